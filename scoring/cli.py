@@ -1,0 +1,238 @@
+"""`python -m scoring`: score a candidate pool against targets, and export the selected records.
+
+Every user error ends with exit status 2 and one line `error: WHERE: what is wrong, and what to do` on
+stderr; no output file is written or touched unless the whole run succeeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+from scoring import __version__
+from scoring.cache import CACHE_ENV, Cache, default_cache_dir
+from scoring.compression import LEVELS
+from scoring.errors import Cancelled, InputError, OptionError, ScoringError
+from scoring.hashing import list_digest, text_keys
+from scoring.loading import Dataset, load_dataset
+from scoring.pipeline import ZipfitParams, run_zipfit
+from scoring.progress import ProgressFn
+from scoring.ranking import check_k, ranks_descending
+from scoring.tables import (
+    RECORD_FORMATS,
+    check_output_path,
+    method_columns,
+    original_records,
+    read_results,
+    results_table,
+    write_parquet,
+    write_records,
+)
+
+DEBUG_ENV = "SCORING_DEBUG"
+log = logging.getLogger("scoring")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `error:` line (exit 2) like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m scoring", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    score = commands.add_parser("score", help="score a pool against targets and write a Parquet table")
+    score.add_argument(
+        "--pool",
+        required=True,
+        metavar="FILE",
+        help="candidate records (.jsonl .json .csv .tsv .parquet .txt, optionally .gz)",
+    )
+    score.add_argument("--targets", required=True, metavar="FILE", help="target examples, same formats")
+    score.add_argument("--method", required=True, choices=["zipfit", "rds", "all"], help="which method(s) to run")
+    score.add_argument("--out", required=True, metavar="FILE.parquet", help="results: one row per pool record")
+    score.add_argument("--text-field", metavar="NAME", help="field holding the text (default: detected)")
+    score.add_argument("--compressor", default="gzip", choices=list(LEVELS), help="ZIP-FIT compressor (gzip)")
+    score.add_argument(
+        "--level",
+        type=int,
+        default=9,
+        help="compression level: gzip 1-9 (default 9), lz4 1-16, zstd 1-22; 0 is refused",
+    )
+    score.add_argument("--k", type=int, metavar="K", help="also mark the top K of each method (<m>_selected)")
+    _add_common(score)
+    score.set_defaults(run=_score)
+
+    select = commands.add_parser("select", help="write the records a method selected, with their original columns")
+    select.add_argument("--scores", required=True, metavar="FILE", help="a Parquet file written by `score`")
+    select.add_argument(
+        "--method",
+        required=True,
+        choices=["zipfit", "rds", "intersection", "union"],
+        help="one method's top K, or the records both (intersection) or either (union) chose",
+    )
+    select.add_argument("--k", type=int, metavar="K", help="how many per method (default: the --k used to score)")
+    select.add_argument("--out", required=True, metavar="FILE", help="output: " + ", ".join(RECORD_FORMATS))
+    select.set_defaults(run=_select)
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, metavar="N", help="threads for ZIP-FIT (default: every core)")
+    parser.add_argument("--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or ./cache)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    _configure_logging()
+    try:
+        args.run(args)
+    except ScoringError as e:
+        if isinstance(e, Cancelled):
+            return _interrupted()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as e:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(
+            f"error: internal error ({type(e).__name__}: {e}); please report it, with the traceback that "
+            f"{DEBUG_ENV}=1 shows",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _interrupted() -> int:
+    print("interrupted: finished work is saved in the cache; run the same command again to resume", file=sys.stderr)
+    return 130
+
+
+def _configure_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    logging.addLevelName(logging.WARNING, "warning")
+    logging.addLevelName(logging.INFO, "info")
+    log.handlers[:] = [handler]
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+# --- score ---------------------------------------------------------------------------------------------------
+
+
+def _score(args: argparse.Namespace) -> None:
+    params = ZipfitParams(args.compressor, args.level)
+    out = check_output_path(args.out, (".parquet",))
+    if args.workers is not None and args.workers < 1:
+        raise OptionError("--workers", f"{args.workers} is not a positive number of threads")
+    if args.k is not None and args.k < 1:
+        check_k(args.k, 1)
+    if args.method in ("rds", "all"):
+        raise OptionError("--method", "rds is not available in this version yet; use --method zipfit")
+    for name in (args.pool, args.targets):
+        if Path(name).resolve() == out.resolve():
+            raise OptionError("--out", f"{args.out!r} is an input file; write the results elsewhere")
+    pool = _load("pool", args.pool, args.text_field)
+    targets = _load("targets", args.targets, args.text_field)
+    if args.k is not None:
+        check_k(args.k, len(pool))
+    cache = Cache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
+
+    started = time.perf_counter()
+    with _progress_bar("ZIP-FIT", "pair") as progress:
+        result = run_zipfit(pool.texts, targets.texts, params, cache=cache, workers=args.workers, on_progress=progress)
+    columns = method_columns("zipfit", result.score, ranks_descending(result.score), result.nearest_target, args.k)
+    metadata: dict[str, Any] = {
+        "version": __version__,
+        "pool": _identity(pool),
+        "targets": _identity(targets),
+        "zipfit": {"compressor": params.compressor, "level": params.level, "mode": "exact"},
+        "k": args.k,
+    }
+    write_parquet(results_table(pool, columns, metadata), out)
+    seconds = time.perf_counter() - started
+    log.info("scored %d records against %d targets in %.1f s; wrote %s", len(pool), len(targets), seconds, out)
+
+
+def _load(role: str, path: str, text_field: str | None) -> Dataset:
+    dataset = load_dataset(path, text_field=text_field)
+    log.info("%s: %d records from %s (text: %s)", role, len(dataset), path, dataset.text_origin)
+    return dataset
+
+
+def _identity(dataset: Dataset) -> dict[str, Any]:
+    return {"file": dataset.name, "records": len(dataset), "texts_sha256": list_digest(text_keys(dataset.texts))}
+
+
+class _progress_bar:  # noqa: N801 - used as a context manager like a function
+    """A tqdm bar on stderr when it is a terminal; yields a ProgressFn."""
+
+    def __init__(self, description: str, unit: str) -> None:
+        self.description, self.unit = description, unit
+        self.bar: Any = None
+
+    def __enter__(self) -> ProgressFn:
+        from tqdm import tqdm
+
+        self.bar = tqdm(desc=self.description, unit=self.unit, unit_scale=True, disable=not sys.stderr.isatty())
+
+        def update(done: int, total: int) -> None:
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.close()
+
+
+# --- select --------------------------------------------------------------------------------------------------
+
+
+def _select(args: argparse.Namespace) -> None:
+    out = check_output_path(args.out, RECORD_FORMATS)
+    if Path(args.scores).resolve() == out.resolve():
+        raise OptionError("--out", f"{args.out!r} is the scores file; write the selection elsewhere")
+    table = read_results(args.scores)
+    methods = ["zipfit", "rds"] if args.method in ("intersection", "union") else [args.method]
+    masks = [_selected_mask(table, method, args.k, args.scores) for method in methods]
+    combine: Callable[..., np.ndarray] = np.logical_and if args.method == "intersection" else np.logical_or
+    mask = masks[0] if len(masks) == 1 else combine(*masks)
+    chosen = original_records(table.filter(mask))
+    write_records(chosen, out)
+    log.info("wrote %d %s records to %s", chosen.num_rows, args.method, out)
+
+
+def _selected_mask(table: Any, method: str, k: int | None, name: str) -> np.ndarray:
+    rank_column, selected_column = f"{method}_rank", f"{method}_selected"
+    if rank_column not in table.column_names:
+        raise InputError(f"has no {rank_column} column; score it with --method {method} (or all) first", file=name)
+    if k is None:
+        if selected_column not in table.column_names:
+            raise OptionError("--k", "is needed: this scores file was written without --k")
+        return table.column(selected_column).to_numpy(zero_copy_only=False)
+    check_k(k, table.num_rows)
+    return table.column(rank_column).to_numpy() < k
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,453 @@
+"""Load records from JSONL, JSON, CSV/TSV, Parquet or plain text, and find the text to score in each.
+
+Every problem with a file is raised as `InputError` naming the file and, where there is one, the line.
+Texts are kept exactly as given: nothing is stripped or normalised.
+
+>>> ds = load_dataset("sample_data/targets_humaneval.jsonl")
+>>> len(ds), ds.text_origin
+(164, "field 'text'")
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scoring.errors import InputError
+
+Record = dict[str, Any]
+
+FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "txt",
+}
+"""File suffix -> format. Any of them may also be gzip-compressed (`pool.jsonl.gz`)."""
+
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Records of one file and the text of each: `texts[i]` belongs to `records[i]`.
+
+    `columns` are the original field names in first-seen order; `lines[i]` is the 1-based line where
+    record i starts (None where the format has no lines, as in Parquet).
+    """
+
+    name: str
+    records: list[Record]
+    texts: list[str]
+    columns: list[str]
+    lines: list[int | None]
+    text_origin: str
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+
+@dataclass(frozen=True)
+class TextRule:
+    """How to get the text out of a record, e.g. the field `text`, or chat `messages` rendered."""
+
+    description: str
+    fields: tuple[str, ...]
+    extract: Callable[[Record], str]
+
+
+class _BadText(Exception):
+    """A record's text is unusable; the loader adds the file and line."""
+
+
+def load_dataset(path: str | Path, *, text_field: str | None = None) -> Dataset:
+    """Read `path` (format from its suffix) and extract one text per record."""
+    return parse_dataset(read_bytes(path), name=str(path), text_field=text_field)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a user's file, or an InputError saying why they cannot be read."""
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("no such file; check the path", file=path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory; give a data file inside it", file=path) from None
+    except PermissionError:
+        raise InputError("permission denied; check the file's permissions", file=path) from None
+    except OSError as e:
+        raise InputError(f"cannot be read ({e.strerror})", file=path) from None
+
+
+def parse_dataset(data: bytes, *, name: str, text_field: str | None = None) -> Dataset:
+    """Parse the bytes of a file called `name` (its suffix gives the format); see `load_dataset`."""
+    fmt, compressed = format_of(name)
+    if compressed:
+        data = _gunzip(data, name)
+    if not data:
+        raise InputError("is empty; it needs at least one record", file=name)
+    records, lines = _READERS[fmt](data, name)
+    if not records:
+        raise InputError("holds no records; it needs at least one", file=name)
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    rule = choose_text_rule(columns, text_field, name=name)
+    texts = []
+    for index, record in enumerate(records):
+        try:
+            texts.append(_encodable(rule.extract(record)))
+        except _BadText as e:
+            raise InputError(f"{_record_label(index, lines[index])}{e}", file=name, line=lines[index]) from None
+    return Dataset(name, records, texts, columns, lines, rule.description)
+
+
+def format_of(name: str) -> tuple[str, bool]:
+    """The format of a file name and whether it is gzip-compressed: `"a.jsonl.gz"` -> `("jsonl", True)`."""
+    suffixes = [s.lower() for s in Path(name).suffixes]
+    compressed = bool(suffixes) and suffixes[-1] == ".gz"
+    if compressed:
+        suffixes.pop()
+    fmt = FORMATS.get(suffixes[-1]) if suffixes else None
+    if fmt is None:
+        known = ", ".join(FORMATS)
+        raise InputError(f"unknown file type; use one of {known} (optionally .gz)", file=name)
+    return fmt, compressed
+
+
+def string_fields(dataset_records: list[Record], limit: int = 1000) -> list[str]:
+    """Fields whose values are strings in the first `limit` records: the choices for a text-field picker."""
+    found: dict[str, None] = {}
+    for record in dataset_records[:limit]:
+        for key, value in record.items():
+            if isinstance(value, str):
+                found.setdefault(key)
+    return list(found)
+
+
+# --- choosing the text ---------------------------------------------------------------------------------------
+
+
+def choose_text_rule(columns: list[str], text_field: str | None, *, name: str = "input") -> TextRule:
+    """The rule for `text_field`, or the first known layout present in `columns`.
+
+    Detected, in order: `text`, `content`, `prompt`+`completion` (joined as is), `prompt`+`response`,
+    Alpaca `instruction`/`input`/`output`, chat `messages`, ShareGPT `conversations` (the last four
+    rendered in the Tulu chat format).
+    """
+    present = set(columns)
+    if text_field is not None:
+        if text_field not in present:
+            raise InputError(
+                f"has no field {text_field!r}; fields found: {_listing(columns)}; choose one of them", file=name
+            )
+        return _field_rule(text_field)
+    for fields, make in _DETECTED:
+        if present.issuperset(fields):
+            return make()
+    raise InputError(
+        f"has no text field (looked for text, content, prompt+completion/response, instruction+output, "
+        f"messages, conversations); fields found: {_listing(columns)}; name one with --text-field",
+        file=name,
+    )
+
+
+def _field_rule(field: str) -> TextRule:
+    def extract(record: Record) -> str:
+        return _text_value(record, field)
+
+    return TextRule(f"field {field!r}", (field,), extract)
+
+
+def _chat_rule(field: str) -> TextRule:
+    return TextRule(f"field {field!r} (Tulu chat format)", (field,), lambda r: _text_value(r, field))
+
+
+def _prompt_completion_rule() -> TextRule:
+    def extract(record: Record) -> str:
+        return _string(record, "prompt") + _string(record, "completion")
+
+    return TextRule("fields 'prompt' + 'completion' (joined as is)", ("prompt", "completion"), extract)
+
+
+def _prompt_response_rule() -> TextRule:
+    def extract(record: Record) -> str:
+        return render_chat([("user", _string(record, "prompt")), ("assistant", _string(record, "response"))])
+
+    return TextRule("fields 'prompt' + 'response' (Tulu chat format)", ("prompt", "response"), extract)
+
+
+def _alpaca_rule() -> TextRule:
+    def extract(record: Record) -> str:
+        prompt = _string(record, "instruction")
+        extra = record.get("input")
+        if extra is not None and not isinstance(extra, str):
+            raise _BadText(f"has {_kind(extra)} in field 'input', not text; make it a string or remove it")
+        if extra:
+            prompt = f"{prompt}\n\n{extra}"
+        return render_chat([("user", prompt), ("assistant", _string(record, "output"))])
+
+    fields = ("instruction", "input", "output")
+    return TextRule("Alpaca fields 'instruction'/'input'/'output' (Tulu chat format)", fields, extract)
+
+
+_DETECTED: list[tuple[tuple[str, ...], Callable[[], TextRule]]] = [
+    (("text",), lambda: _field_rule("text")),
+    (("content",), lambda: _field_rule("content")),
+    (("prompt", "completion"), _prompt_completion_rule),
+    (("prompt", "response"), _prompt_response_rule),
+    (("instruction", "output"), _alpaca_rule),
+    (("messages",), lambda: _chat_rule("messages")),
+    (("conversations",), lambda: _chat_rule("conversations")),
+]
+
+
+def render_chat(turns: list[tuple[str, str]]) -> str:
+    """Render (role, content) turns in the Tulu format RDS+ uses, content untouched.
+
+    Example: `[("user", "Hi"), ("assistant", "Hello!")]` -> `"<|user|>\\nHi\\n<|assistant|>\\nHello!"`.
+    """
+    return "\n".join(f"<|{role}|>\n{content}" for role, content in turns)
+
+
+def _text_value(record: Record, field: str) -> str:
+    """A field's value as text: a string as is, a chat message list rendered in the Tulu format."""
+    if field not in record:
+        raise _BadText(f"has no field {field!r} (other records have it); add it, or remove the record")
+    value = record[field]
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
+        return render_chat([_turn(message, field, i) for i, message in enumerate(value)])
+    raise _BadText(f"has {_kind(value)} in field {field!r}, not text; make it a string or remove the record")
+
+
+def _turn(message: dict[str, Any], field: str, index: int) -> tuple[str, str]:
+    """One chat message as (role, content): `{role, content}` or ShareGPT `{from, value}`."""
+    if "role" in message and isinstance(message.get("content"), str) and isinstance(message["role"], str):
+        return message["role"], message["content"]
+    if "from" in message and isinstance(message.get("value"), str) and isinstance(message["from"], str):
+        return SHAREGPT_ROLES.get(message["from"], message["from"]), message["value"]
+    raise _BadText(
+        f"has a message (number {index}) in {field!r} without string 'role' and 'content' (or ShareGPT "
+        f"'from' and 'value'); its keys: {_listing(list(message))}"
+    )
+
+
+def _string(record: Record, field: str) -> str:
+    value = record.get(field)
+    if not isinstance(value, str):
+        missing = field not in record
+        what = "has no field" if missing else f"has {_kind(value)} in field"
+        raise _BadText(f"{what} {field!r}; every record needs text there")
+    return value
+
+
+def _encodable(text: str) -> str:
+    """`text` if it can be written as UTF-8 (JSON escapes can smuggle in unpaired surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise _BadText(
+            f"has text with an unpaired surrogate ({text[e.start]!r}) that is not valid Unicode; fix that escape"
+        ) from None
+    return text
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _listing(names: list[str], limit: int = 20) -> str:
+    if not names:
+        return "(none)"
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def _record_label(index: int, line: int | None) -> str:
+    return "this record " if line is not None else f"record {index} (0-based) "
+
+
+# --- formats ------------------------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 text (a leading BOM dropped), or an InputError for binary, UTF-16 or other encodings."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError("is UTF-16 text; re-save it as UTF-8", file=name)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        line = data.count(b"\n", 0, nul) + 1
+        raise InputError("holds binary data (a NUL byte), not text; give a text or Parquet file", file=name, line=line)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(
+            f"is not valid UTF-8 (byte 0x{data[e.start]:02x}); re-save it as UTF-8", file=name, line=line
+        ) from None
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as e:
+        raise InputError(f"is not a valid gzip file ({e}); re-compress it or give it uncompressed", file=name) from None
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """(1-based number, line) for each line, split on `\\n` only (U+2028 and friends may sit inside JSON)."""
+    return enumerate(text.split("\n"), start=1)
+
+
+def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    records: list[Record] = []
+    lines: list[int | None] = []
+    for number, line in _lines(_decode(data, name)):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise InputError(
+                f"is not valid JSON ({e.msg} at column {e.colno}); fix or remove this line", file=name, line=number
+            ) from None
+        if not isinstance(value, dict):
+            raise InputError(
+                f"holds {_kind(value)}, not a record; each line must be a JSON object {{...}}", file=name, line=number
+            )
+        records.append(value)
+        lines.append(number)
+    return records, lines
+
+
+def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    text = _decode(data, name)
+    decoder = json.JSONDecoder()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"is not valid JSON ({e.msg} at column {e.colno})", file=name, line=e.lineno) from None
+    if not isinstance(value, list):
+        hint = f" with keys {_listing(list(value))}" if isinstance(value, dict) else ""
+        raise InputError(
+            f"holds {_kind(value)}{hint}, not a list of records; a JSON file must be [{{...}}, {{...}}] "
+            "(or use JSONL: one object per line)",
+            file=name,
+        )
+    records: list[Record] = []
+    lines: list[int | None] = []
+    position = text.index("[") + 1
+    for _ in value:  # walk the array again to learn where each record starts
+        position = _skip_space_and_comma(text, position)
+        record, end = decoder.raw_decode(text, position)
+        line = text.count("\n", 0, position) + 1
+        if not isinstance(record, dict):
+            raise InputError(f"holds {_kind(record)}, not a record (a JSON object)", file=name, line=line)
+        records.append(record)
+        lines.append(line)
+        position = end
+    return records, lines
+
+
+def _skip_space_and_comma(text: str, position: int) -> int:
+    while text[position] in " \t\r\n,":
+        position += 1
+    return position
+
+
+def _read_csv(data: bytes, name: str, delimiter: str = ",") -> tuple[list[Record], list[int | None]]:
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    reader = csv.reader(io.StringIO(_decode(data, name), newline=""), delimiter=delimiter, strict=True)
+    records: list[Record] = []
+    lines: list[int | None] = []
+    try:
+        header = next(reader, None)
+        if header is None:
+            return records, lines
+        duplicated = sorted({h for h in header if header.count(h) > 1})
+        if duplicated:
+            raise InputError(f"header repeats the column(s) {_listing(duplicated)}; rename them", file=name, line=1)
+        start = reader.line_num + 1
+        for row in reader:
+            if row:
+                if len(row) != len(header):
+                    raise InputError(
+                        f"has {len(row)} fields but the header has {len(header)}; check the quoting of this row",
+                        file=name,
+                        line=start,
+                    )
+                records.append(dict(zip(header, row, strict=True)))
+                lines.append(start)
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise InputError(f"is not valid CSV ({e})", file=name, line=reader.line_num) from None
+    return records, lines
+
+
+def _read_tsv(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    return _read_csv(data, name, delimiter="\t")
+
+
+def _read_parquet(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except (pa.ArrowException, OSError, ValueError) as e:
+        raise InputError(f"is not a readable Parquet file ({e}); re-export it", file=name) from None
+    records = table.to_pylist()
+    return records, [None] * len(records)
+
+
+def _read_txt(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    """One record per block of lines separated by blank lines; the line end after a block is not text."""
+    records: list[Record] = []
+    lines: list[int | None] = []
+    block: list[str] = []
+    start = 0
+    for number, line in enumerate(_decode(data, name).split("\n"), start=1):
+        if line.strip(" \t\r"):
+            if not block:
+                start = number
+            block.append(line)
+        elif block:
+            records.append({"text": _strip_cr("\n".join(block))})
+            lines.append(start)
+            block = []
+    if block:
+        records.append({"text": _strip_cr("\n".join(block))})
+        lines.append(start)
+    return records, lines
+
+
+def _strip_cr(block: str) -> str:
+    """Drop the `\\r` of a CRLF line end that closed the block (it belongs to the separator)."""
+    return block[:-1] if block.endswith("\r") else block
+
+
+_READERS: dict[str, Callable[[bytes, str], tuple[list[Record], list[int | None]]]] = {
+    "jsonl": _read_jsonl,
+    "json": _read_json,
+    "csv": _read_csv,
+    "tsv": _read_tsv,
+    "parquet": _read_parquet,
+    "txt": _read_txt,
+}
