@@ -1,0 +1,280 @@
+"""Every input format, text detection, exact text, and every bad input the loader must explain."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from scoring.errors import InputError
+from scoring.loading import load_dataset, parse_dataset, render_chat
+
+RECORDS = [
+    {"text": "def f(x):\n\treturn x  # <b>bold</b>\r\n", "source": "code", "n": 1},
+    {"text": "", "source": "empty", "n": 2},
+    {"text": "Ünïcödé — 日本語 <script>alert(1)</script>", "source": "prose", "n": 3},
+]
+
+
+def texts_of(path: Path, **kwargs) -> list[str]:
+    return load_dataset(path, **kwargs).texts
+
+
+# --- formats --------------------------------------------------------------------------------------------------
+
+
+def test_jsonl_keeps_text_and_columns_exactly(write_jsonl):
+    dataset = load_dataset(write_jsonl("a.jsonl", RECORDS))
+    assert dataset.texts == [r["text"] for r in RECORDS]
+    assert dataset.columns == ["text", "source", "n"]
+    assert dataset.records == RECORDS
+    assert dataset.lines == [1, 2, 3]
+
+
+def test_json_array_records_and_lines(tmp_path):
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(RECORDS, indent=2, ensure_ascii=False), encoding="utf-8")
+    dataset = load_dataset(path)
+    assert dataset.texts == [r["text"] for r in RECORDS]
+    assert dataset.lines[0] == 2  # each record's opening brace
+    assert dataset.lines[1] > dataset.lines[0]
+
+
+def test_csv_keeps_quoted_newlines_crlf_and_empty_strings(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b'text,source\r\n"line one\r\nline two, with comma",x\r\n,empty\r\n"=1+2",formula\r\n')
+    dataset = load_dataset(path)
+    assert dataset.texts == ["line one\r\nline two, with comma", "", "=1+2"]
+    assert dataset.lines == [2, 4, 5]
+
+
+def test_tsv(tmp_path):
+    path = tmp_path / "a.tsv"
+    path.write_text("text\tlabel\nhello world\t1\n", encoding="utf-8")
+    assert texts_of(path) == ["hello world"]
+
+
+def test_parquet_with_nested_columns(tmp_path):
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.Table.from_pylist([{"content": "abc", "tags": ["x", "y"]}, {"content": "d", "tags": []}]), path)
+    dataset = load_dataset(path)
+    assert dataset.texts == ["abc", "d"]
+    assert dataset.records[0]["tags"] == ["x", "y"]
+    assert dataset.text_origin == "field 'content'"
+
+
+def test_txt_blocks_split_on_blank_lines_keep_inner_whitespace(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_bytes(b"\n\nfirst  line\n\tindented\n\n \t\nsecond\r\nblock\r\n\r\nlast\n")
+    dataset = load_dataset(path)
+    assert dataset.texts == ["first  line\n\tindented", "second\r\nblock", "last"]
+    assert dataset.lines == [3, 7, 10]
+
+
+def test_utf8_bom_is_dropped_and_gzip_is_read(tmp_path):
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b'{"text": "bom"}\n')
+    assert texts_of(path) == ["bom"]
+    compressed = tmp_path / "b.jsonl.gz"
+    compressed.write_bytes(gzip.compress(b'{"text": "zipped"}\n'))
+    assert texts_of(compressed) == ["zipped"]
+
+
+def test_unicode_line_separator_inside_jsonl_string(write_jsonl):
+    assert texts_of(write_jsonl("a.jsonl", [{"text": "a\u2028b\x85c"}])) == ["a\u2028b\x85c"]
+
+
+# --- text detection -------------------------------------------------------------------------------------------
+
+
+def test_detection_order_prefers_text_then_content(write_jsonl):
+    dataset = load_dataset(write_jsonl("a.jsonl", [{"content": "c", "text": "t", "prompt": "p", "completion": "q"}]))
+    assert dataset.texts == ["t"]
+
+
+def test_prompt_completion_joined_as_is(write_jsonl):
+    assert texts_of(write_jsonl("a.jsonl", [{"prompt": "2 + 2 =", "completion": " 4"}])) == ["2 + 2 = 4"]
+
+
+def test_prompt_response_rendered_as_chat(write_jsonl):
+    path = write_jsonl("a.jsonl", [{"prompt": " Hi ", "response": "Hello\n"}])
+    assert texts_of(path) == ["<|user|>\n Hi \n<|assistant|>\nHello\n"]
+
+
+def test_alpaca_with_and_without_input(write_jsonl):
+    path = write_jsonl(
+        "a.jsonl",
+        [
+            {"instruction": "Translate.", "input": "chat", "output": "cat"},
+            {"instruction": "Say hi.", "input": "", "output": "hi"},
+            {"instruction": "Count.", "output": "1 2"},
+        ],
+    )
+    assert texts_of(path) == [
+        "<|user|>\nTranslate.\n\nchat\n<|assistant|>\ncat",
+        "<|user|>\nSay hi.\n<|assistant|>\nhi",
+        "<|user|>\nCount.\n<|assistant|>\n1 2",
+    ]
+
+
+def test_messages_rendered_in_tulu_format(write_jsonl):
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "  2+2? "},
+        {"role": "assistant", "content": "4"},
+    ]
+    dataset = load_dataset(write_jsonl("a.jsonl", [{"messages": messages, "id": 7}]))
+    assert dataset.texts == ["<|system|>\nBe brief.\n<|user|>\n  2+2? \n<|assistant|>\n4"]
+    assert dataset.records[0]["messages"] == messages
+
+
+def test_sharegpt_conversations(write_jsonl):
+    conversations = [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hello"}]
+    assert texts_of(write_jsonl("a.jsonl", [{"conversations": conversations}])) == [
+        "<|user|>\nHi\n<|assistant|>\nHello"
+    ]
+
+
+def test_render_chat_example():
+    assert render_chat([("user", "Hi"), ("assistant", "Hello!")]) == "<|user|>\nHi\n<|assistant|>\nHello!"
+
+
+def test_explicit_text_field(write_jsonl):
+    path = write_jsonl("a.jsonl", [{"text": "not this", "body": "this"}])
+    dataset = load_dataset(path, text_field="body")
+    assert dataset.texts == ["this"]
+    assert dataset.text_origin == "field 'body'"
+
+
+# --- bad input ------------------------------------------------------------------------------------------------
+
+
+def error_of(path: Path | str, **kwargs) -> InputError:
+    with pytest.raises(InputError) as caught:
+        load_dataset(path, **kwargs)
+    return caught.value
+
+
+def test_missing_file(tmp_path):
+    error = error_of(tmp_path / "nope.jsonl")
+    assert str(error) == f"{tmp_path / 'nope.jsonl'}: no such file; check the path"
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b"")
+    assert "is empty" in str(error_of(tmp_path / "a.jsonl"))
+
+
+def test_whitespace_only_file_has_no_records(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b"\n  \n")
+    assert "holds no records" in str(error_of(tmp_path / "a.jsonl"))
+
+
+def test_not_utf8_names_the_line(tmp_path):
+    (tmp_path / "a.jsonl").write_bytes(b'{"text": "ok"}\n{"text": "caf\xe9"}\n')
+    error = error_of(tmp_path / "a.jsonl")
+    assert error.line == 2
+    assert "not valid UTF-8 (byte 0xe9); re-save it as UTF-8" in str(error)
+
+
+def test_utf16_is_named(tmp_path):
+    (tmp_path / "a.csv").write_bytes("text\nhi\n".encode("utf-16"))
+    assert "UTF-16" in str(error_of(tmp_path / "a.csv"))
+
+
+def test_binary_data(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"abc\x00\x01\x02\xff")
+    assert "binary data" in str(error_of(tmp_path / "a.txt"))
+
+
+def test_broken_json_line_is_named(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "a"}\n\n{"text": "b",}\n{"text": "c"}\n', encoding="utf-8")
+    error = error_of(tmp_path / "a.jsonl")
+    assert (error.file, error.line) == (str(tmp_path / "a.jsonl"), 3)
+    assert "is not valid JSON" in error.message
+    assert "fix or remove this line" in error.message
+
+
+def test_jsonl_line_that_is_not_an_object(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "a"}\n["b"]\n', encoding="utf-8")
+    error = error_of(tmp_path / "a.jsonl")
+    assert error.line == 2
+    assert "a list, not a record" in error.message
+
+
+def test_json_that_is_not_a_list_of_records(tmp_path):
+    (tmp_path / "a.json").write_text('{"data": [{"text": "a"}]}', encoding="utf-8")
+    assert "with keys data, not a list of records" in str(error_of(tmp_path / "a.json"))
+
+
+def test_no_text_field_lists_fields_found(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"body": "x", "label": 1}]))
+    assert "has no text field" in error.message
+    assert "fields found: body, label" in error.message
+    assert "--text-field" in error.message
+
+
+def test_unknown_text_field_lists_fields_found(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"body": "x"}]), text_field="txt")
+    assert "has no field 'txt'; fields found: body" in error.message
+
+
+def test_null_text_names_the_line(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"text": "ok"}, {"text": None}]))
+    assert error.line == 2
+    assert "null in field 'text', not text" in error.message
+
+
+def test_non_string_text(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"text": 12}]))
+    assert "a number in field 'text'" in error.message
+
+
+def test_field_only_in_some_records(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"text": "a"}, {"body": "b"}]))
+    assert error.line == 2
+    assert "has no field 'text' (other records have it)" in error.message
+
+
+def test_malformed_chat_message(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"messages": [{"role": "user", "text": "hi"}]}]))
+    assert "without string 'role' and 'content'" in error.message
+
+
+def test_csv_row_with_wrong_field_count(tmp_path):
+    (tmp_path / "a.csv").write_text("text,label\na,1\nb,2,3\n", encoding="utf-8")
+    error = error_of(tmp_path / "a.csv")
+    assert error.line == 3
+    assert "3 fields but the header has 2" in error.message
+
+
+def test_csv_without_named_column(tmp_path):
+    (tmp_path / "a.csv").write_text("body,label\na,1\n", encoding="utf-8")
+    assert "has no field 'text'; fields found: body, label" in str(error_of(tmp_path / "a.csv", text_field="text"))
+
+
+def test_damaged_parquet(tmp_path):
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"text": ["a"] * 100}), path)
+    path.write_bytes(path.read_bytes()[:-30])
+    assert "is not a readable Parquet file" in str(error_of(path))
+
+
+def test_parquet_null_text_names_the_record(tmp_path):
+    path = tmp_path / "a.parquet"
+    pq.write_table(pa.table({"text": ["a", None]}), path)
+    assert "record 1 (0-based) has null in field 'text'" in str(error_of(path))
+
+
+def test_unknown_suffix():
+    with pytest.raises(InputError, match="unknown file type"):
+        parse_dataset(b"x", name="data.xlsx")
+
+
+def test_lone_surrogate_escape(tmp_path):
+    (tmp_path / "a.jsonl").write_text('{"text": "bad \\ud800 escape"}\n', encoding="utf-8")
+    assert "unpaired surrogate" in str(error_of(tmp_path / "a.jsonl"))
