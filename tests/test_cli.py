@@ -1,0 +1,188 @@
+"""`python -m scoring` end to end: exit codes, one-line errors, output schema, untouched output on failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from scoring.cli import main
+from scoring.pipeline import run_zipfit
+
+ROOT = Path(__file__).resolve().parent.parent
+POOL = [
+    {"text": "def add(a, b):\n    return a + b\n", "source": "code", "meta": {"n": 1}},
+    {"text": "Bonjour tout le monde", "source": "fr", "meta": {"n": 2}},
+    {"text": "=HYPERLINK(\"http://example.com\")", "source": "csv-trap", "meta": {"n": 3}},
+    {"text": "def mul(a, b):\n    return a * b\n", "source": "code", "meta": {"n": 4}},
+]
+TARGETS = [{"text": "def sub(a, b):\n    return a - b\n"}, {"text": "def div(a, b):\n    return a / b\n"}]
+
+
+@pytest.fixture
+def files(write_jsonl, tmp_path):
+    return {"pool": write_jsonl("pool.jsonl", POOL), "targets": write_jsonl("targets.jsonl", TARGETS), "dir": tmp_path}
+
+
+def score_args(files, *extra: str) -> list[str]:
+    out = files["dir"] / "out.parquet"
+    return ["score", "--pool", str(files["pool"]), "--targets", str(files["targets"]), "--method", "zipfit",
+            "--out", str(out), *extra]  # fmt: skip
+
+
+def run_cli(args: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "scoring", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_score_writes_the_documented_columns_in_input_order(files):
+    assert main(score_args(files, "--k", "2")) == 0
+    table = pq.read_table(files["dir"] / "out.parquet")
+    assert table.column_names == [
+        "pool_index", "text", "source", "meta",
+        "zipfit_score", "zipfit_rank", "zipfit_nearest_target", "zipfit_selected",
+    ]  # fmt: skip
+    rows = table.to_pylist()
+    assert [r["pool_index"] for r in rows] == [0, 1, 2, 3]
+    assert [r["text"] for r in rows] == [r["text"] for r in POOL]
+    assert rows[0]["meta"] == {"n": 1}
+    expected = run_zipfit([r["text"] for r in POOL], [t["text"] for t in TARGETS])
+    np.testing.assert_allclose(table.column("zipfit_score").to_numpy(), expected.score, rtol=0, atol=1e-12)
+    ranks = table.column("zipfit_rank").to_numpy()
+    assert sorted(ranks.tolist()) == [0, 1, 2, 3]
+    assert table.column("zipfit_selected").to_pylist() == (ranks < 2).tolist()
+    scores = table.column("zipfit_score").to_numpy()
+    assert scores[ranks.argmin()] == scores.max()
+
+
+def test_metadata_records_parameters_and_inputs(files):
+    main(score_args(files, "--level", "6"))
+    meta = json.loads(pq.read_schema(files["dir"] / "out.parquet").metadata[b"scoring"])
+    assert meta["zipfit"] == {"compressor": "gzip", "level": 6, "mode": "exact"}
+    assert meta["pool"]["records"] == 4
+    assert len(meta["targets"]["texts_sha256"]) == 64
+
+
+def test_text_from_another_field_keeps_the_original_text_column(write_jsonl, tmp_path):
+    pool = write_jsonl("p.jsonl", [{"body": "abc", "text": "other"}])
+    targets = write_jsonl("t.jsonl", [{"body": "abd"}])
+    out = tmp_path / "o.parquet"
+    args = ["score", "--pool", str(pool), "--targets", str(targets), "--method", "zipfit", "--out", str(out)]
+    assert main([*args, "--text-field", "body"]) == 0
+    row = pq.read_table(out).to_pylist()[0]
+    assert (row["text"], row["body"], row["original_text"]) == ("abc", "abc", "other")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
+def test_select_writes_chosen_records_with_original_columns(files, suffix):
+    main(score_args(files, "--k", "2"))
+    out = files["dir"] / f"chosen{suffix}"
+    assert main(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--out", str(out)]) == 0
+    table = pq.read_table(files["dir"] / "out.parquet").to_pylist()
+    chosen = [POOL[r["pool_index"]] for r in table if r["zipfit_rank"] < 2]
+    if suffix == ".jsonl":
+        assert [json.loads(line) for line in out.read_text().splitlines()] == chosen
+    elif suffix == ".parquet":
+        assert pq.read_table(out).to_pylist() == chosen
+    else:
+        rows = pacsv.read_csv(out).to_pylist()
+        assert [r["text"].lstrip("'") for r in rows] == [c["text"] for c in chosen]
+
+
+def test_csv_export_neutralises_formulas(files):
+    main(score_args(files))
+    out = files["dir"] / "all.csv"
+    main(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--k", "4", "--out", str(out)])
+    assert "'=HYPERLINK" in out.read_text()
+
+
+def test_select_needs_k_when_scored_without(files, capsys):
+    main(score_args(files))
+    out = files["dir"] / "x.jsonl"
+    assert main(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--out", str(out)]) == 2
+    assert "--k: is needed" in capsys.readouterr().err
+    assert not out.exists()
+
+
+# --- failures: status 2, one line, no traceback, output untouched -------------------------------------------
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "fragments"),
+    [
+        ({"pool": "missing.jsonl"}, ["missing.jsonl: no such file"]),
+        ({"pool_bytes": b'{"text": "a"}\n{"text": \n'}, ["pool.jsonl:2: is not valid JSON"]),
+        ({"pool_bytes": b"\xff\xfe\x00\x01"}, ["UTF-16"]),
+        ({"pool_bytes": b""}, ["pool.jsonl: is empty"]),
+        ({"targets_bytes": b'{"body": "x"}\n'}, ["targets.jsonl: has no text field", "fields found: body"]),
+        ({"extra": ["--level", "0"]}, ["--level: 0 stores the text without compressing"]),
+        ({"extra": ["--level", "42"]}, ["--level: 42 is out of range for gzip; use 1-9"]),
+        ({"extra": ["--k", "-3"]}, ["--k: -3 is not a positive number"]),
+        ({"extra": ["--k", "99"]}, ["--k: 99 is larger than the pool (4 records)"]),
+        ({"extra": ["--level", "nine"]}, ["invalid int value: 'nine'"]),
+        ({"extra": ["--compressor", "brotli"]}, ["invalid choice: 'brotli'"]),
+        ({"extra": ["--workers", "0"]}, ["--workers: 0 is not a positive number"]),
+    ],
+)
+def test_bad_input_leaves_existing_output_untouched(files, change, fragments):
+    out = files["dir"] / "out.parquet"
+    out.write_bytes(b"previous results")
+    if "pool_bytes" in change:
+        files["pool"].write_bytes(change["pool_bytes"])
+    if "targets_bytes" in change:
+        files["targets"].write_bytes(change["targets_bytes"])
+    args = score_args(files, *change.get("extra", []))
+    if "pool" in change:
+        args[args.index("--pool") + 1] = change["pool"]
+    assert_one_line_error(run_cli(args), *fragments)
+    assert out.read_bytes() == b"previous results"
+    assert sorted(p.name for p in files["dir"].iterdir() if p.name.startswith(".")) == []
+
+
+def test_wrong_output_suffix_is_refused_before_work(files):
+    args = score_args(files)
+    args[args.index("--out") + 1] = str(files["dir"] / "out.csv")
+    assert_one_line_error(run_cli(args), "--out:", "must end with .parquet")
+
+
+def test_output_cannot_overwrite_an_input(files):
+    args = score_args(files)
+    args[args.index("--out") + 1] = str(files["pool"])
+    files["pool"].rename(files["pool"].with_suffix(".parquet"))
+    args[args.index("--pool") + 1] = str(files["pool"].with_suffix(".parquet"))
+    args[args.index("--out") + 1] = str(files["pool"].with_suffix(".parquet"))
+    assert_one_line_error(run_cli(args), "is an input file")
+
+
+def test_help_documents_every_flag():
+    result = run_cli(["score", "--help"])
+    for flag in ["--pool", "--targets", "--method", "--out", "--text-field", "--level", "--compressor", "--k",
+                 "--workers", "--cache-dir", "--no-cache"]:  # fmt: skip
+        assert flag in result.stdout
+
+
+def test_no_cache_writes_nothing(files, isolated_cache):
+    assert main(score_args(files, "--no-cache")) == 0
+    assert not isolated_cache.exists()
+    assert main(score_args(files)) == 0
+    assert any(isolated_cache.rglob("*.npy"))
+
+
+def test_cache_dir_flag(files, tmp_path):
+    folder = tmp_path / "elsewhere"
+    assert main(score_args(files, "--cache-dir", str(folder))) == 0
+    assert any(folder.rglob("*.npy"))
