@@ -79,8 +79,9 @@ def test_damaged_shard_is_detected_warned_and_recomputed(tmp_path, caplog):
     (shard,) = shards(tmp_path)
     shard.write_bytes(shard.read_bytes()[:-7])  # truncated
     compute = CountingLengths(TEXTS)
+    fresh_table = Cache(tmp_path).table("lengths", {}, np.int64)
     with caplog.at_level(logging.WARNING, logger="scoring.cache"):
-        values = compute_cached(text_keys(TEXTS), compute, Cache(tmp_path).table("lengths", {}, np.int64), chunk_size=10)
+        values = compute_cached(text_keys(TEXTS), compute, fresh_table, chunk_size=10)
     assert "checksum does not match" in caplog.text
     assert values.tolist() == [5, 4, 5, 5]
     assert sorted(compute.computed) == [0, 1, 2]
@@ -94,7 +95,7 @@ def test_flipped_byte_with_same_length_is_detected(tmp_path, caplog):
     data = bytearray(shard.read_bytes())
     data[-1] ^= 0xFF
     shard.write_bytes(bytes(data))
-    values, found = Cache(tmp_path).table("lengths", {}, np.int64).get(text_keys(["a"]))
+    _, found = Cache(tmp_path).table("lengths", {}, np.int64).get(text_keys(["a"]))
     assert not found.any()
     assert "unusable" in caplog.text
 
@@ -114,9 +115,14 @@ def test_crash_during_write_leaves_no_entry(tmp_path, monkeypatch):
 def test_atomic_path_keeps_old_file_on_error(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("old")
-    with pytest.raises(RuntimeError), scoring.atomic.atomic_path(target) as tmp:
-        tmp.write_text("half")
-        raise RuntimeError
+
+    def write_half_then_fail() -> None:
+        with scoring.atomic.atomic_path(target) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        write_half_then_fail()
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 

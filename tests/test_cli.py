@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POOL = [
     {"text": "def add(a, b):\n    return a + b\n", "source": "code", "meta": {"n": 1}},
     {"text": "Bonjour tout le monde", "source": "fr", "meta": {"n": 2}},
-    {"text": "=HYPERLINK(\"http://example.com\")", "source": "csv-trap", "meta": {"n": 3}},
+    {"text": '=HYPERLINK("http://example.com")', "source": "csv-trap", "meta": {"n": 3}},
     {"text": "def mul(a, b):\n    return a * b\n", "source": "code", "meta": {"n": 4}},
 ]
 TARGETS = [{"text": "def sub(a, b):\n    return a - b\n"}, {"text": "def div(a, b):\n    return a / b\n"}]
