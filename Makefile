@@ -46,7 +46,8 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 browser:  ## Debian's chromium for the end-to-end test (Playwright cannot download browsers here)
 	@command -v chromium >/dev/null 2>&1 || { \
 		sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium; }
+		echo 'installing Debian chromium for the browser test'; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 
 sample-data: install-dev  ## rebuild sample_data/ deterministically
 	$(PIP) install -r sample_data/requirements-build.txt
