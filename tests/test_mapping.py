@@ -1,0 +1,54 @@
+"""UMAP maps: separated clusters stay separated (fitted and transformed points), cache, tiny inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import scoring.mapping
+from scoring.cache import Cache
+from scoring.hashing import text_keys
+from scoring.mapping import MapParams, cached_umap_2d, umap_2d
+
+
+def two_clusters(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    centres = rng.normal(size=(2, 96)) * 4
+    return centres[labels] + rng.normal(size=(n, 96)), labels
+
+
+def neighbour_agreement(xy: np.ndarray, labels: np.ndarray) -> float:
+    distances = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+    np.fill_diagonal(distances, np.inf)
+    return float((labels[distances.argmin(1)] == labels).mean())
+
+
+@pytest.fixture(scope="module")
+def clusters():
+    return two_clusters(300)
+
+
+def test_clusters_stay_apart_including_transformed_points(clusters):
+    vectors, labels = clusters
+    xy = umap_2d(vectors, MapParams(fit_sample=200, transform_batch=50))
+    assert xy.shape == (300, 2)
+    assert xy.dtype == np.float32
+    assert np.isfinite(xy).all()
+    assert neighbour_agreement(xy, labels) > 0.95
+
+
+def test_cached_map_is_computed_once(clusters, tmp_path, monkeypatch):
+    vectors, _ = clusters
+    keys = text_keys([f"text {i}" for i in range(len(vectors))])
+    first = cached_umap_2d(keys, vectors, "fake-embedder", cache=Cache(tmp_path))
+    calls = []
+    monkeypatch.setattr(scoring.mapping, "umap_2d", lambda *a, **k: calls.append(1))
+    again = cached_umap_2d(keys, vectors, "fake-embedder", cache=Cache(tmp_path))
+    assert calls == []
+    np.testing.assert_array_equal(first, again)
+
+
+def test_tiny_inputs():
+    assert umap_2d(np.ones((1, 8))).shape == (1, 2)
+    assert umap_2d(np.random.default_rng(0).normal(size=(3, 8))).shape == (3, 2)
