@@ -40,10 +40,15 @@ def default_cache_dir() -> Path:
 
 
 class Cache:
-    """The cache rooted at `root` (a folder), or a cache that stores nothing when `root` is None."""
+    """The cache rooted at `root` (a folder), or a cache that stores nothing when `root` is None.
 
-    def __init__(self, root: str | Path | None) -> None:
+    `seeds` are read-only folders laid out like a cache root (e.g. shipped embeddings of the sample data):
+    their shards are read, checked, and never written or removed.
+    """
+
+    def __init__(self, root: str | Path | None, seeds: list[str | Path] = ()) -> None:
         self.root = None if root is None else Path(root)
+        self.seeds = [Path(seed) for seed in seeds]
         self._tables: dict[Path, CacheTable] = {}
         self._lock = threading.Lock()
 
@@ -58,10 +63,12 @@ class Cache:
         if self.root is None:
             return CacheTable(None, dtype, shape)
         description = {"kind": kind, "params": dict(params), "dtype": np.dtype(dtype).str, "shape": list(shape)}
-        folder = self.root / f"v{FORMAT_VERSION}" / kind / params_digest(description)[:24]
+        relative = Path(f"v{FORMAT_VERSION}", kind, params_digest(description)[:24])
+        folder = self.root / relative
         with self._lock:
             if folder not in self._tables:
-                self._tables[folder] = CacheTable(folder, dtype, shape, description)
+                seeds = [seed / relative for seed in self.seeds]
+                self._tables[folder] = CacheTable(folder, dtype, shape, description, seeds)
             return self._tables[folder]
 
     def size_bytes(self) -> int:
@@ -88,8 +95,10 @@ class CacheTable:
         dtype: np.dtype | type,
         shape: tuple[int, ...] = (),
         description: Mapping[str, Any] | None = None,
+        seed_folders: list[Path] = (),
     ) -> None:
         self.folder = folder
+        self.seed_folders = list(seed_folders)
         self.record_dtype = np.dtype([("key", KEY_DTYPE), ("value", np.dtype(dtype), shape)])
         self._description = description
         self._lock = threading.Lock()
@@ -97,6 +106,7 @@ class CacheTable:
         self._sorted_keys = np.empty(0, dtype=KEY_DTYPE)
         self._locations = np.empty((0, 2), dtype=np.int64)  # (shard number, row) of each sorted key
         self._shard_order: list[str] = []
+        self._rejected: set[Path] = set()  # damaged read-only seed shards, not to be read again
 
     def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(values, found): values[i] is the value of keys[i] where found[i]; elsewhere zero."""
@@ -138,13 +148,13 @@ class CacheTable:
             self._add_shard(name, records)
 
     def _refresh(self) -> None:
-        """Load shards written since the last look (by this or another process)."""
-        if not self.folder.is_dir():
-            return
+        """Load shards written since the last look (by this or another process), and seed shards."""
         added = False
-        for path in sorted(self.folder.glob("*.npy")):
-            if path.stem not in self._shards:
-                records = self._read_shard(path)
+        for folder in [self.folder, *self.seed_folders]:
+            for path in sorted(folder.glob("*.npy")) if folder.is_dir() else []:
+                if path.stem in self._shards or path in self._rejected:
+                    continue
+                records = self._read_shard(path, removable=folder == self.folder)
                 if records is not None:
                     self._shards[path.stem] = records
                     self._shard_order.append(path.stem)
@@ -152,8 +162,8 @@ class CacheTable:
         if added:
             self._reindex()
 
-    def _read_shard(self, path: Path) -> np.ndarray | None:
-        """The shard's records, or None (with a warning, and the file removed) if it is damaged."""
+    def _read_shard(self, path: Path, removable: bool = True) -> np.ndarray | None:
+        """The shard's records, or None (with a warning, and the file removed if ours) if it is damaged."""
         try:
             data = path.read_bytes()
         except OSError as e:
@@ -171,7 +181,10 @@ class CacheTable:
                 problem = f"it is not a valid array file ({e})"
         if problem:
             log.warning("cache shard %s is unusable: %s; its values will be recomputed", path, problem)
-            path.unlink(missing_ok=True)
+            if removable:
+                path.unlink(missing_ok=True)
+            else:
+                self._rejected.add(path)
             return None
         return records
 

@@ -94,6 +94,21 @@ def read_bytes(path: str | Path) -> bytes:
 
 def parse_dataset(data: bytes, *, name: str, text_field: str | None = None) -> Dataset:
     """Parse the bytes of a file called `name` (its suffix gives the format); see `load_dataset`."""
+    return with_texts(parse_records(data, name=name), text_field)
+
+
+@dataclass(frozen=True)
+class Records:
+    """The records of a file before any text is chosen (a dashboard shows their fields for picking)."""
+
+    name: str
+    records: list[Record]
+    columns: list[str]
+    lines: list[int | None]
+
+
+def parse_records(data: bytes, *, name: str) -> Records:
+    """Records of the file `name` (format from its suffix) from its bytes; at least one, or InputError."""
     fmt, compressed = format_of(name)
     if compressed:
         data = _gunzip(data, name)
@@ -103,14 +118,20 @@ def parse_dataset(data: bytes, *, name: str, text_field: str | None = None) -> D
     if not records:
         raise InputError("holds no records; it needs at least one", file=name)
     columns = list(dict.fromkeys(key for record in records for key in record))
-    rule = choose_text_rule(columns, text_field, name=name)
+    return Records(name, records, columns, lines)
+
+
+def with_texts(raw: Records, text_field: str | None = None) -> Dataset:
+    """The dataset of `raw` with one text per record, from `text_field` or the detected layout."""
+    rule = choose_text_rule(raw.columns, text_field, name=raw.name)
     texts = []
-    for index, record in enumerate(records):
+    for index, record in enumerate(raw.records):
         try:
             texts.append(_encodable(rule.extract(record)))
         except _BadText as e:
-            raise InputError(f"{_record_label(index, lines[index])}{e}", file=name, line=lines[index]) from None
-    return Dataset(name, records, texts, columns, lines, rule.description)
+            line = raw.lines[index]
+            raise InputError(f"{_record_label(index, line)}{e}", file=raw.name, line=line) from None
+    return Dataset(raw.name, raw.records, texts, raw.columns, raw.lines, rule.description)
 
 
 def format_of(name: str) -> tuple[str, bool]:

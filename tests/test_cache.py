@@ -171,3 +171,27 @@ def test_cached_scores_equal_fresh_scores(tmp_path):
     cached = run_zipfit(pool, targets, cache=Cache(tmp_path))
     np.testing.assert_array_equal(fresh.score, cached.score)
     np.testing.assert_array_equal(fresh.nearest_target, cached.nearest_target)
+
+
+def test_seed_folders_are_read_but_never_written_or_removed(tmp_path, caplog):
+    seed = tmp_path / "seed"
+    Cache(seed).table("lengths", {}, np.int64).put(text_keys(["a", "b"]), np.array([1, 2]))
+    cache = Cache(tmp_path / "own", seeds=[seed])
+    table = cache.table("lengths", {}, np.int64)
+    values, found = table.get(text_keys(["b", "c"]))
+    assert found.tolist() == [True, False]
+    assert values[0] == 2
+    table.put(text_keys(["c"]), np.array([3]))
+    assert len(shards(seed)) == 1
+    assert len(shards(tmp_path / "own")) == 1
+
+
+def test_damaged_seed_shard_is_skipped_not_removed(tmp_path, caplog):
+    seed = tmp_path / "seed"
+    Cache(seed).table("lengths", {}, np.int64).put(text_keys(["a"]), np.array([1]))
+    (shard,) = shards(seed)
+    shard.write_bytes(shard.read_bytes()[:-3])
+    table = Cache(tmp_path / "own", seeds=[seed]).table("lengths", {}, np.int64)
+    assert not table.get(text_keys(["a"]))[1].any()
+    assert shard.exists()
+    assert "unusable" in caplog.text
