@@ -1,0 +1,76 @@
+"""Exports: which records, their original columns in each format, and the manifest."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from scoring.export import manifest, records_bytes, selection_mask
+from scoring.hashing import file_digest
+from scoring.loading import parse_dataset
+from scoring.tables import method_columns, results_table
+
+RECORDS = [
+    {"messages": [{"role": "user", "content": "=1+1"}, {"role": "assistant", "content": "2"}], "id": "a"},
+    {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "@you"}], "id": "b"},
+    {"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": "y"}], "id": "c"},
+]
+
+
+@pytest.fixture
+def results():
+    data = "".join(json.dumps(r) + "\n" for r in RECORDS).encode()
+    pool = parse_dataset(data, name="pool.jsonl")
+    rank = np.array([2, 0, 1])
+    columns = method_columns("zipfit", np.array([0.1, 0.3, 0.2]), rank, np.zeros(3, dtype=int), k=2)
+    return results_table(pool, columns, {})
+
+
+def test_selection_mask():
+    z, r = np.array([0, 1, 2, 3]), np.array([3, 0, 2, 1])
+    assert selection_mask(z, r, "zipfit", 2).tolist() == [True, True, False, False]
+    assert selection_mask(z, r, "rds", 2).tolist() == [False, True, False, True]
+    assert selection_mask(z, r, "intersection", 2).tolist() == [False, True, False, False]
+    assert selection_mask(z, r, "union", 2).tolist() == [True, True, False, True]
+    with pytest.raises(ValueError, match="unknown selection"):
+        selection_mask(z, r, "both", 2)
+
+
+def test_jsonl_export_is_the_original_records(results):
+    data = records_bytes(results, np.array([False, True, True]), "jsonl")
+    assert [json.loads(line) for line in data.decode().splitlines()] == RECORDS[1:]
+
+
+def test_parquet_export_is_the_original_records(results):
+    data = records_bytes(results, np.array([True, False, True]), "parquet")
+    assert pq.read_table(io.BytesIO(data)).to_pylist() == [RECORDS[0], RECORDS[2]]
+
+
+def test_csv_export_has_original_columns_and_neutralised_formulas(results):
+    data = records_bytes(results, np.array([True, True, False]), "csv")
+    rows = pacsv.read_csv(io.BytesIO(data)).to_pylist()
+    assert [r["id"] for r in rows] == ["a", "b"]
+    assert json.loads(rows[0]["messages"]) == RECORDS[0]["messages"]  # nested values as JSON, not formulas
+    assert data.decode().splitlines()[0] == "messages,id"
+
+
+def test_csv_cells_that_look_like_formulas_get_a_quote():
+    data = "".join(json.dumps({"text": t}) + "\n" for t in ["=SUM(A1)", "+1", "-2", "@x", "fine"]).encode()
+    pool = parse_dataset(data, name="p.jsonl")
+    table = results_table(pool, method_columns("zipfit", np.zeros(5), np.arange(5), np.zeros(5, int), None), {})
+    text = records_bytes(table, np.ones(5, dtype=bool), "csv").decode()
+    assert text.splitlines() == ["text", "'=SUM(A1)", "'+1", "'-2", "'@x", "fine"]
+
+
+def test_manifest_names_the_file_and_its_hash():
+    about = manifest(selection="union", k=5, fmt="jsonl", file_name="s.jsonl", data=b"abc", count=3,
+                     context={"pool": {"texts_sha256": "f" * 64}})  # fmt: skip
+    assert about["file_sha256"] == file_digest(b"abc")
+    assert about["records"] == 3
+    assert about["run"]["pool"]["texts_sha256"] == "f" * 64
+    assert about["version"]
