@@ -1,0 +1,80 @@
+"""Faults: a scoring process killed mid-job resumes from its checkpoints and gives the same scores;
+two processes filling the same cache at once leave it consistent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent.parent
+POOL = ROOT / "sample_data" / "pool.jsonl"
+TARGETS = ROOT / "sample_data" / "targets_humaneval.jsonl"
+
+
+def score_command(out: Path, cache: Path | None, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "scoring", "score", "--pool", str(POOL), "--targets", str(TARGETS),
+               "--method", "zipfit", "--level", "1", "--out", str(out), *extra]  # fmt: skip
+    return [*command, "--cache-dir", str(cache)] if cache else [*command, "--no-cache"]
+
+
+def alignment_shards(cache: Path) -> list[Path]:
+    return list((cache / "v1" / "zipfit-alignment").rglob("*.npy"))
+
+
+def scores(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    table = pq.read_table(path)
+    return table.column("zipfit_score").to_numpy(), table.column("zipfit_nearest_target").to_numpy()
+
+
+def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
+    cache = tmp_path / "cache"
+    process = subprocess.Popen(score_command(tmp_path / "killed.parquet", cache), cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not alignment_shards(cache) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be killed; make the job larger"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (tmp_path / "killed.parquet").exists()
+    checkpointed = alignment_shards(cache)
+    assert checkpointed
+
+    resumed = subprocess.run(score_command(tmp_path / "resumed.parquet", cache), cwd=ROOT, capture_output=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert all(shard.exists() for shard in checkpointed)
+    stored = np.concatenate([np.load(shard)["key"] for shard in alignment_shards(cache)])
+    assert len(stored) == len(set(stored.tolist()))  # the resumed run did not redo checkpointed work
+    fresh = subprocess.run(score_command(tmp_path / "fresh.parquet", None), cwd=ROOT, capture_output=True)
+    assert fresh.returncode == 0, fresh.stderr
+
+    resumed_score, resumed_nearest = scores(tmp_path / "resumed.parquet")
+    fresh_score, fresh_nearest = scores(tmp_path / "fresh.parquet")
+    np.testing.assert_array_equal(resumed_score, fresh_score)
+    np.testing.assert_array_equal(resumed_nearest, fresh_nearest)
+
+
+def test_two_processes_filling_one_cache_at_once(tmp_path):
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(POOL.read_text(encoding="utf-8").splitlines(keepends=True)[:400]), encoding="utf-8")
+    cache = tmp_path / "cache"
+
+    def command(name: str) -> list[str]:
+        args = ["--pool", str(pool), "--targets", str(TARGETS), "--method", "zipfit", "--level", "1"]
+        args += ["--cache-dir", str(cache), "--out", str(tmp_path / name)]
+        return [sys.executable, "-m", "scoring", "score", *args]
+
+    runs = [subprocess.Popen(command(f"{i}.parquet"), cwd=ROOT, stderr=subprocess.PIPE, text=True) for i in (1, 2)]
+    errors = [run.communicate()[1] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], errors
+    third = subprocess.run(command("3.parquet"), cwd=ROOT, capture_output=True, text=True)
+    assert "warning" not in third.stderr
+    np.testing.assert_array_equal(scores(tmp_path / "1.parquet")[0], scores(tmp_path / "2.parquet")[0])
+    np.testing.assert_array_equal(scores(tmp_path / "1.parquet")[0], scores(tmp_path / "3.parquet")[0])
