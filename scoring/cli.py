@@ -1,4 +1,4 @@
-"""`python -m scoring`: score a candidate pool against targets, and export the selected records.
+"""`python -m scoring`: score a candidate pool against targets, export the selected records, embed texts.
 
 Every user error ends with exit status 2 and one line `error: WHERE: what is wrong, and what to do` on
 stderr; no output file is written or touched unless the whole run succeeds.
@@ -18,15 +18,19 @@ from typing import Any, NoReturn
 import numpy as np
 
 from scoring import __version__
+from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir
 from scoring.compression import LEVELS
 from scoring.errors import Cancelled, InputError, OptionError, ScoringError
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
-from scoring.pipeline import ZipfitParams, run_zipfit
+from scoring.models import DEFAULT_MODEL, ModelSpec, default_device
+from scoring.pipeline import RdsParams, ZipfitParams, embed_texts, embedding_settings, model_spec, run_rds, run_zipfit
 from scoring.progress import ProgressFn
 from scoring.ranking import check_k, ranks_descending
+from scoring.rds import SELECTIONS
 from scoring.tables import (
+    METADATA_KEY,
     RECORD_FORMATS,
     check_output_path,
     method_columns,
@@ -73,8 +77,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="compression level: gzip 1-9 (default 9), lz4 1-16, zstd 1-22; 0 is refused",
     )
     score.add_argument("--k", type=int, metavar="K", help="also mark the top K of each method (<m>_selected)")
+    _add_model_options(score)
+    score.add_argument(
+        "--selection",
+        default="round-robin",
+        choices=SELECTIONS,
+        help="RDS+ ranking: round-robin over targets (default, the paper's), or max or mean cosine over targets",
+    )
+    score.add_argument(
+        "--task-field",
+        metavar="NAME",
+        help="field of the targets naming each one's task: RDS+ then round-robins across tasks, a pool item's "
+        "task score being its max over that task's targets",
+    )
     _add_common(score)
     score.set_defaults(run=_score)
+
+    embed = commands.add_parser("embed", help="write the RDS+ embeddings of a file's texts (.parquet or .npy)")
+    embed.add_argument("--input", required=True, metavar="FILE", help="records, in any format `score` reads")
+    embed.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="FILE.parquet (columns index, text_sha256, embedding) or FILE.npy (an N×d float32 array); rows are "
+        "unit vectors, zero for an empty text",
+    )
+    embed.add_argument("--text-field", metavar="NAME", help="field holding the text (default: detected)")
+    _add_model_options(embed)
+    embed.add_argument("--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or ./cache)")
+    embed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    embed.set_defaults(run=_embed)
 
     select = commands.add_parser("select", help="write the records a method selected, with their original columns")
     select.add_argument("--scores", required=True, metavar="FILE", help="a Parquet file written by `score`")
@@ -88,6 +120,33 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument("--out", required=True, metavar="FILE", help="output: " + ", ".join(RECORD_FORMATS))
     select.set_defaults(run=_select)
     return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="NAME",
+        help=f"RDS+ embedding model: {DEFAULT_MODEL} (default; SmolLM2-135M-Instruct, a causal LM like the "
+        "paper's Llama), minilm (all-MiniLM-L6-v2: an encoder, not the paper's kind of model, ~9x faster on CPU), "
+        "or a Hugging Face model folder or id already on this machine (nothing is downloaded; custom model code "
+        "never runs)",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=512,
+        metavar="N",
+        help="tokens read per text (default 512; the paper's code used 2048): a longer text is truncated to its "
+        "first N tokens, special tokens included",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=8,
+        metavar="N",
+        help="texts per forward pass (default 8; more suits a GPU); padding never changes an embedding",
+    )
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -140,37 +199,88 @@ def _configure_logging() -> None:
 
 
 def _score(args: argparse.Namespace) -> None:
-    params = ZipfitParams(args.compressor, args.level)
+    methods = ["zipfit", "rds"] if args.method == "all" else [args.method]
+    zipfit_params = ZipfitParams(args.compressor, args.level) if "zipfit" in methods else None
+    rds_params = _rds_params(args) if "rds" in methods else None
     out = check_output_path(args.out, (".parquet",))
     if args.workers is not None and args.workers < 1:
         raise OptionError("--workers", f"{args.workers} is not a positive number of threads")
     if args.k is not None and args.k < 1:
         check_k(args.k, 1)
-    if args.method in ("rds", "all"):
-        raise OptionError("--method", "rds is not available in this version yet; use --method zipfit")
+    if args.task_field is not None and rds_params is None:
+        log.warning("--task-field applies to RDS+ only; ZIP-FIT ignores it")
     for name in (args.pool, args.targets):
         if Path(name).resolve() == out.resolve():
             raise OptionError("--out", f"{args.out!r} is an input file; write the results elsewhere")
+    cache = _cache(args)
+    spec = None if rds_params is None else model_spec(rds_params, cache)  # fails now, not after loading the data
     pool = _load("pool", args.pool, args.text_field)
     targets = _load("targets", args.targets, args.text_field)
     if args.k is not None:
         check_k(args.k, len(pool))
-    cache = Cache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
 
     started = time.perf_counter()
-    with _progress_bar("ZIP-FIT", "pair") as progress:
-        result = run_zipfit(pool.texts, targets.texts, params, cache=cache, workers=args.workers, on_progress=progress)
-    columns = method_columns("zipfit", result.score, ranks_descending(result.score), result.nearest_target, args.k)
-    metadata: dict[str, Any] = {
-        "version": __version__,
-        "pool": _identity(pool),
-        "targets": _identity(targets),
-        "zipfit": {"compressor": params.compressor, "level": params.level, "mode": "exact"},
-        "k": args.k,
-    }
+    columns: dict[str, np.ndarray] = {}
+    metadata: dict[str, Any] = {"version": __version__, "pool": _identity(pool), "targets": _identity(targets)}
+    if zipfit_params is not None:
+        with _progress_bar("ZIP-FIT", "pair") as progress:
+            result = run_zipfit(
+                pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers, on_progress=progress
+            )
+        ranks = ranks_descending(result.score)
+        columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
+        metadata["zipfit"] = {"compressor": zipfit_params.compressor, "level": zipfit_params.level, "mode": "exact"}
+    if rds_params is not None and spec is not None:
+        columns.update(_score_rds(pool, targets, rds_params, args, cache))
+        metadata["rds"] = _rds_metadata(rds_params, spec, args.task_field)
+    metadata["k"] = args.k
     write_parquet(results_table(pool, columns, metadata), out)
     seconds = time.perf_counter() - started
     log.info("scored %d records against %d targets in %.1f s; wrote %s", len(pool), len(targets), seconds, out)
+
+
+def _cache(args: argparse.Namespace) -> Cache:
+    return Cache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
+
+
+def _rds_params(args: argparse.Namespace) -> RdsParams:
+    return RdsParams(args.model, args.max_length, args.batch_size, getattr(args, "selection", "round-robin"))
+
+
+def _score_rds(
+    pool: Dataset, targets: Dataset, params: RdsParams, args: argparse.Namespace, cache: Cache
+) -> dict[str, np.ndarray]:
+    task_ids = None if args.task_field is None else _task_ids(targets, args.task_field)
+    if task_ids is not None:
+        log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
+    with _progress_bar("RDS+ embedding", "text") as progress:
+        result = run_rds(pool.texts, targets.texts, params, task_ids=task_ids, cache=cache, on_progress=progress)
+    return method_columns("rds", result.score, result.rank, result.nearest_target, args.k)
+
+
+def _rds_metadata(params: RdsParams, spec: ModelSpec, task_field: str | None) -> dict[str, Any]:
+    device = default_device()
+    settings = embedding_settings(spec, params, device.dtype)
+    return {"model_name": params.model, "model_label": spec.label, **settings, "device": device.name,
+            "selection": params.selection, "task_field": task_field}  # fmt: skip
+
+
+def _task_ids(targets: Dataset, field: str) -> list[str]:
+    """The task name of each target (a string or number in `field`), or InputError naming the record."""
+    if field not in targets.columns:
+        raise InputError(
+            f"has no field {field!r} for --task-field; fields found: {', '.join(targets.columns)}", file=targets.name
+        )
+    names = []
+    for index, record in enumerate(targets.records):
+        value = record.get(field)
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            line = targets.lines[index]
+            where = "this record" if line is not None else f"record {index} (0-based)"
+            raise InputError(f"{where} has no task name (text or number) in field {field!r}", file=targets.name,
+                             line=line)  # fmt: skip
+        names.append(str(value))
+    return names
 
 
 def _load(role: str, path: str, text_field: str | None) -> Dataset:
@@ -203,6 +313,48 @@ class _progress_bar:  # noqa: N801 - used as a context manager like a function
 
     def __exit__(self, *exc: object) -> None:
         self.bar.close()
+
+
+# --- embed ---------------------------------------------------------------------------------------------------
+
+
+def _embed(args: argparse.Namespace) -> None:
+    params = _rds_params(args)
+    out = check_output_path(args.out, (".parquet", ".npy"))
+    if Path(args.input).resolve() == out.resolve():
+        raise OptionError("--out", f"{args.out!r} is the input file; write the embeddings elsewhere")
+    cache = _cache(args)
+    spec = model_spec(params, cache)
+    data = _load("input", args.input, args.text_field)
+    started = time.perf_counter()
+    with _progress_bar("RDS+ embedding", "text") as progress:
+        vectors = embed_texts(data.texts, params, cache=cache, on_progress=progress)
+    if out.suffix.lower() == ".npy":
+        with atomic_path(out) as tmp, open(tmp, "wb") as f:
+            np.save(f, vectors, allow_pickle=False)
+    else:
+        settings = embedding_settings(spec, params, default_device().dtype)
+        metadata = {"version": __version__, "input": _identity(data), "rds": {"model_label": spec.label, **settings}}
+        write_parquet(_embedding_table(vectors, text_keys(data.texts), metadata), out)
+    seconds = time.perf_counter() - started
+    log.info("embedded %d texts (%d dimensions) in %.1f s; wrote %s", len(data), spec.dim, seconds, out)
+
+
+def _embedding_table(vectors: np.ndarray, keys: np.ndarray, metadata: dict[str, Any]) -> Any:
+    """index, text_sha256 (hex) and embedding (fixed-size list of float32) per text, metadata under `scoring`."""
+    import json
+
+    import pyarrow as pa
+
+    embedding = pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1])
+    table = pa.table(
+        {
+            "index": pa.array(np.arange(len(vectors), dtype=np.int64)),
+            "text_sha256": pa.array([key.hex() for key in keys]),
+            "embedding": embedding,
+        }
+    )
+    return table.replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
 
 
 # --- select --------------------------------------------------------------------------------------------------

@@ -3,21 +3,28 @@
 >>> result = run_zipfit(["def f(): pass", "Bonjour"], ["def g(): return 1"], ZipfitParams(level=9))
 >>> result.score.shape, result.nearest_target.tolist()
 ((2,), [0, 0])
+>>> result = run_rds(["def f(): pass", "Bonjour"], ["def g(): return 1"], RdsParams(model="minilm"))
+>>> result.rank.tolist()
+[0, 1]
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
-from scoring import zipfit
+from scoring import rds, zipfit
 from scoring.cache import Cache
 from scoring.compression import Sizer, check_level, sizer
-from scoring.hashing import list_digest, text_keys
+from scoring.errors import OptionError
+from scoring.hashing import list_digest, params_digest, text_keys
+from scoring.models import DEFAULT_MODEL, ModelSpec, default_device, load_encoder, resolve_model
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
+from scoring.rds import RdsResult
 from scoring.runner import compute_cached
 
 PAIRS_PER_CHUNK = 4096
@@ -111,3 +118,119 @@ def _per_thread_sizer(params: ZipfitParams):
         return local.sizer
 
     return get
+
+
+# --- RDS+ -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RdsParams:
+    """RDS+ parameters; the constructor refuses invalid ones (e.g. batch size 0). `model`: see `models`."""
+
+    model: str = DEFAULT_MODEL
+    max_length: int = 512
+    batch_size: int = 8
+    selection: str = "round-robin"
+
+    def __post_init__(self) -> None:
+        if self.max_length < 1:
+            raise OptionError("--max-length", f"{self.max_length} is not a positive number of tokens")
+        if self.batch_size < 1:
+            raise OptionError("--batch-size", f"{self.batch_size} is not a positive number of texts")
+        rds.check_selection(self.selection)
+
+
+def run_rds(
+    pool: Sequence[str],
+    targets: Sequence[str],
+    params: RdsParams = RdsParams(),
+    *,
+    task_ids: Sequence[Hashable] | None = None,
+    cache: Cache | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> RdsResult:
+    """RDS+ scores (N,), ranks (N,) and nearest targets (N,) of the pool against the targets.
+
+    `task_ids` (M,) groups the targets into tasks for the round-robin (None: each target is its own task).
+    Embeddings are cached per text, so a new target set, k or selection rule embeds only what is new; the
+    model is not loaded when everything is cached. Progress is reported in texts embedded (targets + pool).
+    """
+    if not targets:
+        raise ValueError("RDS+ needs at least one target text")
+    if task_ids is not None and len(task_ids) != len(targets):
+        raise ValueError(f"task_ids has {len(task_ids)} entries for {len(targets)} targets")
+    vectors = embed_texts([*targets, *pool], params, cache=cache, on_progress=on_progress, cancel=cancel)
+    tasks = None if task_ids is None else rds.task_numbers(task_ids)
+    return rds.select(vectors[len(targets) :], vectors[: len(targets)], params.selection, tasks)
+
+
+def embed_texts(
+    texts: Sequence[str],
+    params: RdsParams = RdsParams(),
+    *,
+    cache: Cache | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+) -> np.ndarray:
+    """(N, d) float32 RDS+ embeddings (unit rows; zero for empty texts), through the cache.
+
+    Cached per (model identity, pooling, max length, precision, text sha256); when every text is cached the
+    model is not loaded. The texts to embed are sorted by token count, longest first, and cut into batches of
+    `batch_size`, so a batch wastes little on padding, memory peaks at once and the ETA errs on the safe side.
+    """
+    cache = cache or Cache(None)
+    spec = model_spec(params, cache)
+    device = default_device()
+    table = cache.table("rds-embedding", embedding_settings(spec, params, device.dtype), np.float32, (spec.dim,))
+    counter = ProgressCounter(len(texts), on_progress)
+    keys = text_keys(texts)
+    values, found = table.get(keys)
+    if found.all():
+        counter.advance(len(texts))
+        return values
+
+    from scoring.embedding import embed, token_counts  # torch: imported for RDS+ only, never for ZIP-FIT
+
+    encoder = load_encoder(spec, cache, device)
+    if encoder.dim != spec.dim:
+        raise OptionError("--model", f"{spec.name} gives {encoder.dim}-dimensional states, not {spec.dim}")
+    tokens = np.zeros(len(texts), dtype=np.int64)
+    missing = np.flatnonzero(~found)
+    tokens[missing] = token_counts(encoder, [texts[i] for i in missing], params.max_length)
+
+    def embed_chunk(idx: np.ndarray) -> np.ndarray:
+        return embed(encoder, [texts[i] for i in idx], params.max_length, params.batch_size)
+
+    return compute_cached(
+        keys,
+        embed_chunk,
+        table,
+        chunk_size=params.batch_size,
+        order=-tokens,
+        advance=counter.advance,
+        cancel=cancel,
+    )
+
+
+def model_spec(params: RdsParams, cache: Cache | None = None) -> ModelSpec:
+    """The spec of `params.model`, or OptionError if it is unknown or reads fewer tokens than max_length."""
+    spec = resolve_model(params.model, cache)
+    if spec.max_tokens is not None and params.max_length > spec.max_tokens:
+        raise OptionError(
+            "--max-length", f"{params.max_length} is more than {spec.name} reads; use at most {spec.max_tokens}"
+        )
+    return spec
+
+
+def embedding_id(params: RdsParams, cache: Cache | None = None) -> str:
+    """A short hex id of the embedding space of `params` (model identity, pooling, max length, precision)."""
+    spec = model_spec(params, cache)
+    return params_digest(embedding_settings(spec, params, default_device().dtype))[:24]
+
+
+def embedding_settings(spec: ModelSpec, params: RdsParams, dtype: str) -> dict[str, Any]:
+    """What an embedding depends on besides its text: the cache key and the output metadata."""
+    from scoring.embedding import POOLING
+
+    return {"model": dict(spec.identity), "pooling": POOLING, "max_length": params.max_length, "dtype": dtype}

@@ -1,0 +1,118 @@
+"""Loading transformers models for RDS+ embeddings: local files only, safetensors only, no custom code.
+
+A GGUF model (the bundled SmolLM2) takes ~18 s to read and dequantize, so the first load writes a converted
+copy (config.json, model.safetensors, tokenizer.json) to a folder in the cache; later processes load that copy
+in about a second. Nothing here reads pickle.
+
+>>> encoder = load_folder(Path("path/to/model"), Device("cpu", "float32"))
+>>> encoder.tokenize(["hi"], max_length=512), encoder.dim
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from scoring.errors import OptionError
+
+if TYPE_CHECKING:
+    import torch
+
+    from scoring.models import Device
+
+log = logging.getLogger(__name__)
+
+
+class HfEncoder:
+    """A transformers tokenizer and base model (no LM head): `last_hidden_state` is `hidden_states[-1]`."""
+
+    def __init__(self, tokenizer: Any, model: Any, device: Device) -> None:
+        self.tokenizer, self.model, self.device = tokenizer, model, device
+        self.dim = int(model.config.get_text_config().hidden_size)
+        self._lock = threading.Lock()
+
+    def tokenize(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
+        with self._lock:  # a fast tokenizer's truncation setting is shared state ("Already borrowed")
+            return self.tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+    def hidden_states(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        with self._lock, torch.inference_mode():  # one forward at a time: torch already uses every core
+            output = self.model(input_ids=ids.to(self.device.name), attention_mask=mask.to(self.device.name))
+        return output.last_hidden_state
+
+
+def offline() -> None:
+    """Make sure the Hugging Face libraries never reach the network (also set before they are imported)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+
+def load_folder(folder: Path, device: Device) -> HfEncoder:
+    """Tokenizer and base model from a local folder: safetensors only, no custom code, no network."""
+    offline()
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    safe = {"local_files_only": True, "trust_remote_code": False}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, **safe)
+        model = AutoModel.from_pretrained(folder, use_safetensors=True, dtype=device.torch_dtype(), **safe)
+    except (OSError, ValueError) as e:
+        raise OptionError("--model", f"{folder} cannot be loaded ({e})") from None
+    return HfEncoder(tokenizer, model.to(device.name).eval(), device)
+
+
+def load_gguf(gguf: Path, device: Device, store: Path | None) -> HfEncoder:
+    """A GGUF model: from its converted copy in `store` if there is one, else converted there (~20 s, once)."""
+    if store is not None and (store / "config.json").is_file():
+        try:
+            return load_folder(store, device)
+        except OptionError as e:
+            log.warning("converted model copy %s is unusable (%s); converting again", store, e)
+            shutil.rmtree(store, ignore_errors=True)
+    offline()
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    log.info("reading %s (dequantizing to float32; later runs use a converted copy in the cache)", gguf.name)
+    safe = {"gguf_file": gguf.name, "local_files_only": True, "trust_remote_code": False}
+    with contextlib.redirect_stderr(io.StringIO()):  # transformers' own tqdm bar for the tensors
+        tokenizer = AutoTokenizer.from_pretrained(gguf.parent, **safe)
+        model = AutoModel.from_pretrained(gguf.parent, **safe)
+    if store is None:
+        return HfEncoder(tokenizer, model.to(device.name, device.torch_dtype()).eval(), device)
+    _save_converted(tokenizer, model, store)
+    return load_folder(store, device)
+
+
+def _save_converted(tokenizer: Any, model: Any, store: Path) -> None:
+    """Write config.json, model.safetensors and the tokenizer files to `store`, atomically (a folder rename)."""
+    from safetensors.torch import save_file
+
+    store.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{store.name}.", dir=store.parent))
+    tmp.chmod(0o755)
+    try:
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)  # the copy holds plain float32 weights
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+        weights = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+        save_file(weights, tmp / "model.safetensors", {"format": "pt"})
+        tokenizer.save_pretrained(tmp)
+        with contextlib.suppress(OSError):  # another process stored it first
+            tmp.rename(store)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
