@@ -32,11 +32,18 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 CACHE_ENV = "SCORING_CACHE_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "cache"
+SAMPLE_CACHE = Path(__file__).resolve().parent.parent / "sample_data" / "cache"
+"""Shipped, read-only entries for the sample data (its RDS+ embeddings and maps): a seed of every cache."""
 
 
 def default_cache_dir() -> Path:
     """`$SCORING_CACHE_DIR` if set, else `cache/` at the repository root."""
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_DIR)
+
+
+def open_cache(root: str | Path | None) -> Cache:
+    """The cache at `root` (None: no cache), seeded with the sample data's shipped entries."""
+    return Cache(root, seeds=[SAMPLE_CACHE])
 
 
 class Cache:
@@ -126,10 +133,10 @@ class CacheTable:
                     values[hit] = self._shards[name]["value"][self._locations[position[hit], 1]]
         return values, found
 
-    def put(self, keys: np.ndarray, values: np.ndarray) -> None:
-        """Store values[i] under keys[i] as one new shard."""
+    def put(self, keys: np.ndarray, values: np.ndarray) -> str | None:
+        """Store values[i] under keys[i] as one new shard; returns the shard's name (None if not stored)."""
         if self.folder is None or len(keys) == 0:
-            return
+            return None
         records = np.empty(len(keys), dtype=self.record_dtype)
         records["key"] = keys
         records["value"] = values
@@ -146,6 +153,29 @@ class CacheTable:
             if not path.exists():
                 write_bytes_atomic(path, data)
             self._add_shard(name, records)
+        return name
+
+    def compact(self) -> None:
+        """Merge this table's own shards into one (a value stored twice is kept once); seeds are untouched."""
+        if self.folder is None:
+            return
+        with self._lock:
+            self._refresh()
+            own = [name for name in self._shard_order if (self.folder / f"{name}.npy").exists()]
+            if len(own) < 2:
+                return
+            records = np.concatenate([self._shards[name] for name in own])
+            _, first = np.unique(records["key"], return_index=True)
+            merged = records[np.sort(first)]
+        kept = self.put(merged["key"], merged["value"])
+        with self._lock:
+            for name in own:
+                if name == kept:
+                    continue
+                (self.folder / f"{name}.npy").unlink(missing_ok=True)
+                del self._shards[name]
+                self._shard_order.remove(name)
+            self._reindex()
 
     def _refresh(self) -> None:
         """Load shards written since the last look (by this or another process), and seed shards."""
@@ -195,6 +225,9 @@ class CacheTable:
             self._reindex()
 
     def _reindex(self) -> None:
+        if not self._shard_order:
+            self._sorted_keys, self._locations = np.empty(0, dtype=KEY_DTYPE), np.empty((0, 2), dtype=np.int64)
+            return
         keys = [self._shards[name]["key"] for name in self._shard_order]
         locations = [np.stack([np.full(len(k), number), np.arange(len(k))], axis=1) for number, k in enumerate(keys)]
         all_keys = np.concatenate(keys)

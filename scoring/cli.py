@@ -19,7 +19,7 @@ import numpy as np
 
 from scoring import __version__
 from scoring.atomic import atomic_path
-from scoring.cache import CACHE_ENV, Cache, default_cache_dir
+from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
 from scoring.errors import Cancelled, InputError, OptionError, ScoringError
 from scoring.hashing import list_digest, text_keys
@@ -240,7 +240,7 @@ def _score(args: argparse.Namespace) -> None:
 
 
 def _cache(args: argparse.Namespace) -> Cache:
-    return Cache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
+    return open_cache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
 
 
 def _rds_params(args: argparse.Namespace) -> RdsParams:
@@ -261,8 +261,14 @@ def _score_rds(
 def _rds_metadata(params: RdsParams, spec: ModelSpec, task_field: str | None) -> dict[str, Any]:
     device = default_device()
     settings = embedding_settings(spec, params, device.dtype)
-    return {"model_name": params.model, "model_label": spec.label, **settings, "device": device.name,
-            "selection": params.selection, "task_field": task_field}  # fmt: skip
+    return {
+        "model_name": params.model,
+        "model_label": spec.label,
+        **settings,
+        "device": device.name,
+        "selection": params.selection,
+        "task_field": task_field,
+    }
 
 
 def _task_ids(targets: Dataset, field: str) -> list[str]:
@@ -277,8 +283,9 @@ def _task_ids(targets: Dataset, field: str) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, str | int):
             line = targets.lines[index]
             where = "this record" if line is not None else f"record {index} (0-based)"
-            raise InputError(f"{where} has no task name (text or number) in field {field!r}", file=targets.name,
-                             line=line)  # fmt: skip
+            raise InputError(
+                f"{where} has no task name (text or number) in field {field!r}", file=targets.name, line=line
+            )
         names.append(str(value))
     return names
 

@@ -1,7 +1,8 @@
 """Background jobs keyed by content: the same inputs and parameters always give the same job.
 
-A `JobManager` runs each job on a worker thread of its lane (one job at a time per lane, so ZIP-FIT and
-RDS+ can run side by side without two ZIP-FITs fighting over the cores). Submitting a key that is already
+A `JobManager` runs each job on the worker thread of its lane (one job at a time per lane, so ZIP-FIT and
+RDS+ can run side by side without two ZIP-FITs fighting over the cores). Workers are daemon threads: stopping
+the app never waits for a job, and what the job finished is already in the cache. Submitting a key that is already
 queued, running or done returns that job, so two users scoring the same thing share one job. Jobs report
 progress and stop when cancelled; a failed or cancelled job is started afresh when submitted again, and
 because every method writes through the cache, the new run resumes from the work already saved.
@@ -14,12 +15,12 @@ because every method writes through the cache, the new run resumes from the work
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +89,7 @@ class JobManager:
 
     def __init__(self, keep: int = 256) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._lanes: dict[str, ThreadPoolExecutor] = {}
+        self._lanes: dict[str, queue.SimpleQueue[tuple[Job, JobFn]]] = {}
         self._lock = threading.Lock()
         self._keep = keep
 
@@ -102,10 +103,11 @@ class JobManager:
             job = Job(key=key, label=label)
             self._jobs[key] = job
             self._forget_old()
-            executor = self._lanes.get(lane)
-            if executor is None:
-                executor = self._lanes[lane] = ThreadPoolExecutor(1, thread_name_prefix=f"job-{lane}")
-        executor.submit(self._run, job, fn)
+            work = self._lanes.get(lane)
+            if work is None:
+                work = self._lanes[lane] = queue.SimpleQueue()
+                threading.Thread(target=self._serve, args=(work,), name=f"job-{lane}", daemon=True).start()
+        work.put((job, fn))
         return job
 
     def get(self, key: str) -> Job | None:
@@ -121,6 +123,11 @@ class JobManager:
         finished = [key for key, job in self._jobs.items() if not job.active]
         for key in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[key]
+
+    @classmethod
+    def _serve(cls, work: queue.SimpleQueue[tuple[Job, JobFn]]) -> None:
+        while True:
+            cls._run(*work.get())
 
     @staticmethod
     def _run(job: Job, fn: JobFn) -> None:

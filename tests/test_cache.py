@@ -195,3 +195,16 @@ def test_damaged_seed_shard_is_skipped_not_removed(tmp_path, caplog):
     assert not table.get(text_keys(["a"]))[1].any()
     assert shard.exists()
     assert "unusable" in caplog.text
+
+
+def test_compact_merges_shards_and_keeps_every_value(tmp_path):
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    table.put(text_keys(["a", "b"]), np.array([1, 2]))
+    table.put(text_keys(["b", "c"]), np.array([2, 3]))
+    table.put(text_keys(["a"]), np.array([1]))  # a subset of the first shard
+    table.compact()
+    assert len(shards(tmp_path)) == 1
+    values, found = Cache(tmp_path).table("lengths", {}, np.int64).get(text_keys(["a", "b", "c"]))
+    assert found.all()
+    assert values.tolist() == [1, 2, 3]
+    assert len(np.load(shards(tmp_path)[0])) == 3

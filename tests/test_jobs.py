@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -101,3 +104,17 @@ def test_old_finished_jobs_are_forgotten():
     jobs.submit("last", "w", lambda p, c: None).wait(5)
     assert len(jobs.jobs()) <= 3
     assert jobs.get("last") is not None
+
+
+def test_a_running_job_does_not_keep_the_process_alive():
+    script = (
+        "import time\n"
+        "from scoring.jobs import JobManager\n"
+        "job = JobManager().submit('k', 'slow', lambda progress, cancel: time.sleep(60))\n"
+        "time.sleep(0.2)\n"
+        "print(job.state)\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert result.stdout.strip() == "running"
+    assert time.monotonic() - started < 15
