@@ -26,6 +26,7 @@ import inspect
 import json
 import random
 import re
+import shutil
 import sys
 import sysconfig
 import textwrap
@@ -36,6 +37,8 @@ from pathlib import Path
 
 SEED = 20240617
 OUT_DIR = Path(__file__).resolve().parent
+CACHE_DIR = OUT_DIR / "cache"
+TARGET_FILES = ("targets_humaneval.jsonl", "targets_translation.jsonl")
 MIN_CHARS = 150
 MAX_CHARS = 2000
 PYTHON_VERSION = (3, 11, 7)
@@ -768,8 +771,57 @@ def summarise(pool: list[dict[str, str]]) -> None:
         print(f"  per {key}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
 
 
+def build_precomputed_cache() -> None:
+    """Embed the pool and both target sets with the default RDS+ model and lay out their maps, into
+    ``sample_data/cache/``: a read-only seed of every cache, so the demo shows RDS+ without loading a model.
+
+    Embeddings are reproducible up to float rounding (they come from a multithreaded CPU forward pass).
+    """
+    import tempfile
+
+    import numpy as np
+
+    from scoring.cache import Cache
+    from scoring.hashing import text_keys
+    from scoring.loading import load_dataset
+    from scoring.mapping import MapParams, cached_umap_2d
+    from scoring.pipeline import RdsParams, embed_texts, embedding_id
+
+    pool = load_dataset(OUT_DIR / "pool.jsonl").texts
+    target_sets = [load_dataset(OUT_DIR / name).texts for name in TARGET_FILES]
+    params = RdsParams()
+    shutil.rmtree(CACHE_DIR / "v1", ignore_errors=True)
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Cache(scratch_dir)
+        texts = list(dict.fromkeys(pool + [t for targets in target_sets for t in targets]))
+        print(f"embedding {len(texts)} texts with {params.model} (this takes a while on a CPU)")
+        vectors = embed_texts(texts, params, cache=scratch, on_progress=_print_progress)
+        by_text = dict(zip(texts, vectors, strict=True))
+        space = embedding_id(params, scratch)
+        for targets in target_sets:
+            both = pool + targets
+            cached_umap_2d(text_keys(both), np.stack([by_text[t] for t in both]), space, MapParams(), cache=scratch)
+        for kind in ("rds-embedding", "umap"):
+            for folder in sorted((Path(scratch_dir) / "v1" / kind).iterdir()):
+                description = json.loads((folder / "params.json").read_text())
+                table = scratch.table(
+                    kind, description["params"], np.dtype(description["dtype"]), tuple(description["shape"])
+                )
+                table.compact()
+                shutil.copytree(folder, CACHE_DIR / "v1" / kind / folder.name)
+    print(f"wrote {sum(1 for _ in CACHE_DIR.rglob('*.npy'))} shards to {CACHE_DIR}")
+
+
+def _print_progress(done: int, total: int) -> None:
+    if done == total or done % 256 == 0:
+        print(f"  {done}/{total}", flush=True)
+
+
 def main() -> None:
-    """Build every output file of ``sample_data/``."""
+    """Build every output file of ``sample_data/`` (``--cache-only``: just the precomputed cache)."""
+    if "--cache-only" in sys.argv:
+        build_precomputed_cache()
+        return
     check_versions()
     humaneval = build_humaneval_targets()
     translations = build_translation_targets()
@@ -780,6 +832,8 @@ def main() -> None:
     write_jsonl(OUT_DIR / "pool.jsonl", pool)
     print(f"targets_humaneval: {len(humaneval)} records; targets_translation: {len(translations)} records")
     summarise(pool)
+    if "--no-cache" not in sys.argv:
+        build_precomputed_cache()
 
 
 if __name__ == "__main__":

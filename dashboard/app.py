@@ -1,0 +1,37 @@
+"""selection-lens: compare what ZIP-FIT and RDS+ select from a candidate pool, and why.
+
+Run with `streamlit run dashboard/app.py`. This file routes the pages and owns the shared sidebar; the
+scoring runs in background jobs (`dashboard.work`), and each view is a small module in `dashboard/views/`.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import inputs, state, status, work
+from dashboard.text import plain
+
+st.set_page_config(page_title="selection-lens", page_icon=":material/manage_search:", layout="wide")
+
+PAGES = [
+    st.Page("views/scores.py", title="Scores", icon=":material/bar_chart:", default=True),
+    st.Page("views/map.py", title="Map", icon=":material/scatter_plot:"),
+    st.Page("views/side_by_side.py", title="Side by side", icon=":material/compare_arrows:"),
+    st.Page("views/overlap.py", title="Overlap", icon=":material/join_inner:"),
+    st.Page("views/export.py", title="Export", icon=":material/download:"),
+]
+
+page = st.navigation(PAGES)
+chosen = inputs.sidebar()
+st.title(":material/manage_search: selection-lens")
+if chosen is None:
+    st.info("Choose target examples and a candidate pool in the sidebar to start.")
+    st.stop()
+st.caption(
+    f"**{len(chosen.pool.dataset):,}** candidates from {plain(chosen.pool.label)} · "
+    f"**{len(chosen.targets.dataset):,}** targets from {plain(chosen.targets.label)} · k = **{chosen.k:,}**"
+)
+specs = work.method_jobs(chosen)
+jobs = status.show(list(specs.values()))
+state.put("results", work.results(chosen, dict(zip(specs, jobs, strict=True))))
+page.run()

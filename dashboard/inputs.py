@@ -1,0 +1,236 @@
+"""The sidebar: targets, candidate pool and parameters. Upload errors show next to their uploader."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from dashboard import state
+from dashboard.text import plain
+from scoring.errors import InputError, OptionError
+from scoring.hashing import file_digest, list_digest, text_keys
+from scoring.loading import FORMATS, Dataset, Records, parse_records, string_fields, with_texts
+from scoring.models import MODELS
+from scoring.pipeline import RdsParams, ZipfitParams
+
+SAMPLE_TARGETS = {
+    "HumanEval: Python problems with solutions": "targets_humaneval.jsonl",
+    "Translation: English → 10 languages (chat)": "targets_translation.jsonl",
+}
+SAMPLE_POOL = "pool.jsonl"
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in FORMATS] + ["gz"]
+AUTO = "(detect)"
+NO_TASKS = "(none)"
+SELECTIONS = {"round-robin": "round-robin over targets (the paper's)", "max": "max cosine", "mean": "mean cosine"}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A dataset ready to score: `keys` are the texts' sha256 (N,), `digest` identifies the whole list."""
+
+    dataset: Dataset
+    keys: np.ndarray
+    digest: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a scoring run depends on."""
+
+    pool: Loaded
+    targets: Loaded
+    task_ids: list[str] | None
+    task_field: str | None
+    k: int
+    zipfit: ZipfitParams
+    rds: RdsParams
+
+
+def sidebar() -> Inputs | None:
+    """Draw the sidebar; the inputs to score, or None when there is nothing usable yet."""
+    with st.sidebar:
+        st.header("Targets")
+        targets = _dataset_input("targets", samples=SAMPLE_TARGETS, paste=True)
+        task_field = _task_field(targets)
+        st.header("Candidate pool")
+        pool = _dataset_input("pool", samples={"Sample pool: code, prose, maths, 24 languages": SAMPLE_POOL})
+        st.header("Parameters")
+        if pool is None or targets is None:
+            return None
+        k = _k_input(len(pool.dataset))
+        zipfit = ZipfitParams(level=st.slider("gzip level (ZIP-FIT)", 1, 9, 9, key=state.key("level")))
+        rds = _rds_params()
+    task_ids = None
+    if task_field is not None:
+        task_ids = [str(record.get(task_field)) for record in targets.dataset.records]
+    return Inputs(pool, targets, task_ids, task_field, k, zipfit, rds)
+
+
+def _dataset_input(role: str, samples: dict[str, str], paste: bool = False) -> Loaded | None:
+    """Sample, uploaded or pasted data for `role`; on an error, the last good one (and the error shown)."""
+    choices = [*samples, "Upload a file", *(["Paste text"] if paste else [])]
+    choice = st.radio(f"{role.title()} from", choices, key=state.key(f"{role}.source"), label_visibility="collapsed")
+    try:
+        if choice in samples:
+            path = state.SAMPLE_DIR / samples[choice]
+            loaded = _load(path.read_bytes(), path.name, None, f"sample {path.name}")
+        elif choice == "Paste text":
+            loaded = _pasted(role)
+        else:
+            loaded = _uploaded(role)
+    except InputError as e:
+        st.error(plain(str(e)), icon=":material/error:")
+        loaded = state.get(f"{role}.last_good")
+        if loaded is not None:
+            st.caption(f"Still showing results for {plain(loaded.label)}.")
+        return loaded
+    if loaded is not None:
+        state.put(f"{role}.last_good", loaded)
+        st.caption(f"{len(loaded.dataset):,} records · text: {plain(loaded.dataset.text_origin)}")
+    return loaded if loaded is not None else state.get(f"{role}.last_good")
+
+
+def _uploaded(role: str) -> Loaded | None:
+    upload = st.file_uploader(
+        f"{role.title()} file",
+        type=UPLOAD_TYPES,
+        key=state.key(f"{role}.upload"),
+        help="JSONL, JSON (a list of records), CSV, TSV, Parquet or TXT (blank-line-separated examples); "
+        "optionally gzip-compressed.",
+    )
+    if upload is None:
+        return None
+    data = upload.getvalue()
+    raw = _unwrap(_records(file_digest(data), upload.name, data))
+    fields = [AUTO, *string_fields(raw.records), *_chat_fields(raw)]
+    field = st.selectbox(
+        "Text field",
+        fields,
+        key=state.key(f"{role}.text_field"),
+        help="Where each record's text is; detected by default.",
+    )
+    return _load(data, upload.name, None if field == AUTO else field, f"upload {upload.name}")
+
+
+def _pasted(role: str) -> Loaded | None:
+    text = st.text_area(
+        "Paste examples",
+        key=state.key(f"{role}.paste"),
+        height=160,
+        help="One example per block; separate examples with a blank line.",
+    )
+    if not text.strip():
+        st.caption("Paste a few examples, separated by blank lines.")
+        return None
+    return _load(text.encode("utf-8"), "pasted.txt", None, "pasted text")
+
+
+def _load(data: bytes, name: str, text_field: str | None, label: str) -> Loaded:
+    return _unwrap(_dataset(file_digest(data), name, text_field, label, data))
+
+
+@st.cache_resource(max_entries=16, show_spinner="Reading the file…")
+def _records(digest: str, name: str, _data: bytes) -> Records | InputError:
+    """Parsed records (or the error), cached by the file's sha256; the bytes are not hashed again."""
+    try:
+        return parse_records(_data, name=name)
+    except InputError as e:
+        return e
+
+
+@st.cache_resource(max_entries=16, show_spinner="Reading the texts…")
+def _dataset(digest: str, name: str, text_field: str | None, label: str, _data: bytes) -> Loaded | InputError:
+    raw = _records(digest, name, _data)
+    if isinstance(raw, InputError):
+        return raw
+    try:
+        dataset = with_texts(raw, text_field)
+    except InputError as e:
+        return e
+    keys = text_keys(dataset.texts)
+    return Loaded(dataset, keys, list_digest(keys), label)
+
+
+def _unwrap(value):
+    if isinstance(value, InputError):
+        raise value
+    return value
+
+
+def _chat_fields(raw: Records) -> list[str]:
+    """Fields holding chat message lists in the first records (they can be chosen as text too)."""
+    found: dict[str, None] = {}
+    for record in raw.records[:100]:
+        for name, value in record.items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                found.setdefault(name)
+    return list(found)
+
+
+def _task_field(targets: Loaded | None) -> str | None:
+    if targets is None:
+        return None
+    candidates = [c for c in targets.dataset.columns if _is_label_column(targets.dataset, c)]
+    if not candidates:
+        return None
+    choice = st.selectbox(
+        "Task column (multi-task targets)",
+        [NO_TASKS, *candidates],
+        key=state.key("task_field"),
+        help="With a task column, RDS+ takes each candidate's best score within each task and runs its "
+        "round-robin across tasks instead of across single targets.",
+    )
+    return None if choice == NO_TASKS else choice
+
+
+def _is_label_column(dataset: Dataset, column: str) -> bool:
+    values = [record.get(column) for record in dataset.records]
+    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
+        return False
+    return 1 < len(set(values)) < len(values)
+
+
+def _k_input(pool_size: int) -> int:
+    as_percent = st.toggle("k as % of the pool", key=state.key("k_percent"))
+    if as_percent:
+        percent = st.slider("k (% of the pool)", 0.1, 100.0, 5.0, 0.1, key=state.key("k_pct"), format="%.1f%%")
+        k = max(1, round(pool_size * percent / 100))
+        st.caption(f"k = {k:,} records")
+        return k
+    default = min(100, pool_size)
+    k = st.number_input("k (records each method selects)", 1, pool_size, default, key=state.key("k"))
+    return int(min(k, pool_size))
+
+
+def _rds_params() -> RdsParams:
+    labels = {name: f"{name}: {model.description}" for name, model in MODELS.items()}
+    labels["other"] = "other: a Hugging Face model id or a local folder"
+    choice = st.selectbox("RDS+ model", list(labels), key=state.key("model"), format_func=labels.get)
+    model = choice
+    if choice == "other":
+        model = st.text_input("Model id or folder", key=state.key("model_id"), placeholder="meta-llama/Llama-2-7b-hf")
+        model = model.strip()
+    max_length = st.number_input(
+        "Max length (tokens)",
+        8,
+        8192,
+        512,
+        step=64,
+        key=state.key("max_length"),
+        help="Longer texts are truncated to their first tokens before embedding.",
+    )
+    selection = st.radio("RDS+ selection", list(SELECTIONS), format_func=SELECTIONS.get, key=state.key("selection"))
+    previous = state.get("rds_params", RdsParams())
+    if not model:
+        st.caption(f"Type a model id or folder; until then RDS+ uses {plain(previous.model)}.")
+        model = previous.model
+    try:
+        params = RdsParams(model=model, max_length=int(max_length), selection=selection)
+    except OptionError as e:
+        st.error(plain(str(e)))
+        return previous
+    state.put("rds_params", params)
+    return params

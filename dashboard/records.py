@@ -1,0 +1,47 @@
+"""Tables of pool records: shortened text in the table, the whole text of a clicked row below it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import state
+from dashboard.text import shorten
+
+COLUMN_LABELS = {
+    "pool_index": st.column_config.NumberColumn("#", format="%d", width="small"),
+    "text": st.column_config.TextColumn("text", width="large"),
+    "length": st.column_config.NumberColumn("chars", format="%d", width="small"),
+    "zipfit_score": st.column_config.NumberColumn("ZIP-FIT score", format="%.4f"),
+    "zipfit_rank": st.column_config.NumberColumn("ZIP-FIT rank", format="%d"),
+    "rds_score": st.column_config.NumberColumn("RDS+ score", format="%.4f"),
+    "rds_rank": st.column_config.NumberColumn("RDS+ rank", format="%d"),
+}
+HIDDEN = ("zipfit_nearest_target", "rds_nearest_target")
+
+
+def table(rows: pd.DataFrame, key: str, height: int = 400) -> int | None:
+    """Show `rows` of the results frame; the pool index of the row clicked (its full text shown), or None."""
+    shown = rows.drop(columns=[c for c in HIDDEN if c in rows]).assign(text=rows["text"].map(shorten))
+    event = st.dataframe(
+        shown,
+        key=state.key(key),
+        hide_index=True,
+        height=height,
+        column_config=COLUMN_LABELS,
+        on_select="rerun",
+        selection_mode="single-row",
+    )
+    picked = event.selection.rows
+    if not picked:
+        return None
+    index = int(rows.iloc[picked[0]]["pool_index"])
+    full_text(index)
+    return index
+
+
+def full_text(index: int) -> None:
+    """The whole text of pool record `index`, as text."""
+    text = state.get("results").inputs.pool.dataset.texts[index]
+    st.caption(f"Record #{index} · {len(text):,} characters")
+    st.code(text, language=None, wrap_lines=True, height=min(400, 40 + 20 * text.count("\n")) if text else "content")

@@ -1,0 +1,88 @@
+"""Progress of the background jobs: a bar with ETA and a cancel button per method, errors, retries.
+
+The panel is a fragment that refreshes itself every second while a job is running, and reruns the whole
+app when a job finishes, so results appear without the user doing anything.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import state
+from dashboard.text import plain
+from dashboard.work import JobSpec
+from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, Job
+
+
+def show(specs: list[JobSpec]) -> list[Job]:
+    """Make sure the jobs exist, draw their panel (polling while any is active), return the jobs."""
+    jobs = [spec.ensure() for spec in specs]
+    state.put("rendered", state.get("rendered", {}) | {job.key: job.state for job in jobs})
+    if any(job.active for job in jobs):
+        _live_panel(specs)
+    else:
+        _panel(specs)
+    return jobs
+
+
+@st.fragment(run_every=1.0)
+def _live_panel(specs: list[JobSpec]) -> None:
+    jobs = _panel(specs)
+    rendered = state.get("rendered", {})
+    if any(rendered.get(job.key) != job.state for job in jobs):
+        st.rerun(scope="app")
+
+
+def _panel(specs: list[JobSpec]) -> list[Job]:
+    jobs = []
+    for column, spec in zip(st.columns(len(specs)), specs, strict=True):
+        job = state.jobs().get(spec.key) or spec.ensure()
+        jobs.append(job)
+        with column:
+            _job_status(job, spec)
+    return jobs
+
+
+def _job_status(job: Job, spec: JobSpec) -> None:
+    if job.state == DONE:
+        st.progress(1.0, text=f"{job.label}: done in {job.elapsed_seconds():.1f} s")
+    elif job.active:
+        text = _progress_text(job) if job.state == RUNNING else "waiting for the previous job of its kind…"
+        st.progress(job.fraction, text=f"{job.label}: {text}")
+        if st.button("Cancel", key=state.key(f"cancel.{job.key}"), help=f"Stop {job.label}; finished work is kept"):
+            job.cancel()
+    elif job.state == CANCELLED:
+        st.warning(f"{job.label} was cancelled. The work finished so far is kept.", icon=":material/stop_circle:")
+        _retry_button(job, spec, "Resume")
+    elif job.state == FAILED:
+        st.error(f"{job.label} failed: {plain(job.error or 'unknown error')}", icon=":material/error:")
+        if job.details:
+            with st.expander("Details"):
+                st.code(job.details, language=None)
+        _retry_button(job, spec, "Try again")
+
+
+def _retry_button(job: Job, spec: JobSpec, label: str) -> None:
+    if st.button(label, key=state.key(f"retry.{job.key}")):
+        spec.restart()
+        st.rerun(scope="app")
+
+
+def _progress_text(job: Job) -> str:
+    percent = f"{job.fraction:.0%}"
+    eta = job.eta_seconds()
+    if eta is None:
+        return f"{percent} · starting…"
+    return f"{percent} · {_duration(eta)} left"
+
+
+def _duration(seconds: float) -> str:
+    """`75` -> `1 min 15 s`."""
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"

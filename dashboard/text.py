@@ -1,0 +1,39 @@
+"""Showing user text safely: always as text, shortened where space is short, never as HTML."""
+
+from __future__ import annotations
+
+import html
+
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """One line of at most `limit` characters: `shorten("a\\nb", 10)` -> `"a⏎b"`."""
+    flat = text.replace("\r\n", "\n").replace("\n", "⏎").replace("\t", " ")
+    return flat if len(flat) <= limit else flat[: limit - 1] + ELLIPSIS
+
+
+def escape(text: str) -> str:
+    """Text for a plotly label (legend, title): `<`, `>` and `&` escaped so tags show as text."""
+    return html.escape(text, quote=False)
+
+
+def hover(text: str, limit: int = 200) -> str:
+    """Text for a plotly hover label: shortened, wrapped, and escaped so tags in it show as text.
+
+    Example: `hover("<b>hi</b>")` -> `"&lt;b&gt;hi&lt;/b&gt;"` (plotly would otherwise render the bold tag).
+    """
+    short = shorten(text, limit)
+    lines = [short[i : i + 60] for i in range(0, len(short), 60)]
+    return "<br>".join(escape(line) for line in lines)
+
+
+MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
+
+
+def plain(text: str) -> str:
+    """User text for a place Streamlit renders as Markdown: every special character backslash-escaped.
+
+    Example: `plain("**x** [a](b)")` -> `"\\*\\*x\\*\\* \\[a\\]\\(b\\)"` (shown as typed, no bold, no link).
+    """
+    return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)

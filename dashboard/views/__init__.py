@@ -1,0 +1,1 @@
+"""One page per view; each reads the shared `dashboard.session.current()` state."""

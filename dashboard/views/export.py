@@ -1,0 +1,57 @@
+"""Export: either method's selection, their intersection or their union, with the original columns,
+as JSONL, CSV or Parquet, plus a manifest of the parameters and input hashes."""
+
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from dashboard import state, work
+from scoring.export import FORMATS, manifest, records_bytes, selection_mask
+
+CHOICES = {
+    "zipfit": "ZIP-FIT's top k",
+    "rds": "RDS+'s top k",
+    "intersection": "chosen by both",
+    "union": "chosen by either",
+}
+
+results = state.get("results")
+st.header("Export")
+if results is None or (results.zipfit is None and results.rds is None):
+    st.info("Exports are available as soon as a method has finished.")
+    st.stop()
+
+frame, k = results.frame, results.k
+available = list(CHOICES) if results.both else [m for m in ("zipfit", "rds") if f"{m}_rank" in frame]
+which = st.radio("Records", available, format_func=CHOICES.get, key=state.key("export.which"), horizontal=True)
+fmt = st.radio("Format", list(FORMATS), key=state.key("export.format"), horizontal=True)
+mask = selection_mask(frame.get("zipfit_rank"), frame.get("rds_rank"), which, k)
+count = int(mask.sum())
+data = records_bytes(results.table(), mask, fmt)
+name = f"selection-{which}-k{k}.{fmt}"
+st.download_button(
+    f"Download {count:,} records ({fmt.upper()})",
+    data,
+    file_name=name,
+    mime=FORMATS[fmt],
+    type="primary",
+    key=state.key("export.download"),
+)
+about = manifest(
+    selection=which, k=k, fmt=fmt, file_name=name, data=data, count=count, context=work.describe(results.inputs)
+)
+st.download_button(
+    "Download the manifest (JSON)",
+    json.dumps(about, indent=2),
+    file_name=f"{name}.manifest.json",
+    mime="application/json",
+    key=state.key("export.manifest"),
+)
+st.caption(
+    "Original columns are kept as they were in the pool file. In CSV, cells starting with = + - @ get a "
+    "leading ' so that spreadsheets show them as text instead of running them."
+)
+with st.expander("Manifest"):
+    st.json(about)

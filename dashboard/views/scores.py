@@ -1,0 +1,48 @@
+"""Scores: each method's score distribution with its top-k cut-off, the two against each other, and length.
+
+ZIP-FIT is known to favour texts of lengths near the targets'; the length plots show how much.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import charts, state
+from scoring.compare import spearman
+
+results = state.get("results")
+st.header("Scores")
+if results is None or (results.zipfit is None and results.rds is None):
+    st.info("The scores appear here as soon as a method has finished.")
+    st.stop()
+
+frame, k = results.frame, results.k
+methods = [m for m in ("zipfit", "rds") if f"{m}_score" in frame]
+round_robin = results.inputs.rds.selection != "max"
+
+for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
+    with column:
+        if method not in methods:
+            st.info(f"{charts.LABELS[method]} is still running.")
+            continue
+        threshold = method == "zipfit" or not round_robin
+        st.plotly_chart(charts.score_histogram(frame, method, k, threshold), key=state.key(f"hist.{method}"))
+        if not threshold:
+            st.caption(
+                f"RDS+ selects with the {results.inputs.rds.selection} rule, not by a score threshold: "
+                f"the top {k:,} are coloured, and some lower-scoring items are chosen for under-served targets."
+            )
+
+if results.both:
+    rho = spearman(frame["zipfit_score"], frame["rds_score"])
+    st.plotly_chart(charts.score_scatter(frame, k, rho), key=state.key("scatter"))
+
+st.subheader("Length")
+target_lengths = np.array([len(t) for t in results.inputs.targets.dataset.texts])
+for column, method in zip(st.columns(2), methods, strict=False):
+    with column:
+        st.plotly_chart(charts.length_scatter(frame, method, k, target_lengths), key=state.key(f"len.{method}"))
+groups = {f"{charts.LABELS[m]} top {k:,}": frame.loc[frame[f"{m}_rank"] < k, "length"].to_numpy() for m in methods}
+groups |= {"targets": target_lengths, "whole pool": frame["length"].to_numpy()}
+st.plotly_chart(charts.length_boxes(groups), key=state.key("len.boxes"))

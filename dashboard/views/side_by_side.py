@@ -1,0 +1,78 @@
+"""Side by side: each method's top k, with a mark where the other method chose the same record, and why
+any record was picked: its nearest targets under each method."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import records, state
+from dashboard.text import plain, shorten
+from scoring.explain import nearest, rds_similarities, zipfit_distances
+
+results = state.get("results")
+st.header("Side by side")
+if results is None or (results.zipfit is None and results.rds is None):
+    st.info("The selections appear here as soon as a method has finished.")
+    st.stop()
+
+frame, k = results.frame, results.k
+query = st.text_input("Filter by text", key=state.key("sbs.filter"), placeholder="e.g. def , integral, Bonjour")
+shown = frame[frame["text"].str.contains(query, case=False, regex=False)] if query else frame
+
+picked = None
+other = {"zipfit": "rds", "rds": "zipfit"}
+for column, method, label in zip(st.columns(2), ("zipfit", "rds"), ("ZIP-FIT", "RDS+"), strict=True):
+    with column:
+        st.subheader(f"{label} top {k:,}")
+        if f"{method}_rank" not in frame:
+            st.info(f"{label} is still running.")
+            continue
+        top = shown[shown[f"{method}_rank"] < k].sort_values(f"{method}_rank")
+        mate = f"{other[method]}_rank"
+        if mate in top:
+            top = top.assign(**{"also chosen by the other": top[mate] < k})
+        keep = ["pool_index", f"{method}_rank", f"{method}_score", "also chosen by the other", "text"]
+        keep[3:3] = [c for c in ("source",) if c in top]
+        clicked = records.table(top[[c for c in keep if c in top]], key=f"sbs.{method}")
+        picked = clicked if clicked is not None else picked
+        st.caption(f"{len(top):,} of the top {k:,} shown" + (f" (filtered by {plain(repr(query))})" if query else ""))
+
+st.subheader("Why was it picked?")
+first = "zipfit_rank" if "zipfit_rank" in frame else "rds_rank"
+best = int(frame["pool_index"][frame[first] == 0].iloc[0])
+typed = st.number_input(
+    "Click a row above, or give a pool record #", 0, len(frame) - 1, best, key=state.key("sbs.index")
+)
+index = picked if picked is not None else int(typed)
+row = frame.iloc[index]
+targets = results.inputs.targets.dataset.texts
+cells = []
+for method, label in (("zipfit", "ZIP-FIT"), ("rds", "RDS+")):
+    if f"{method}_rank" in frame:
+        cells.append(f"{label}: rank {int(row[f'{method}_rank']):,}, score {row[f'{method}_score']:.4f}")
+st.markdown(" · ".join(cells))
+records.full_text(index)
+text = results.inputs.pool.dataset.texts[index]
+left, right = st.columns(2)
+with left:
+    st.markdown("**Nearest targets under ZIP-FIT** (lowest compression distance)")
+    distances = zipfit_distances(text, targets, results.inputs.zipfit)
+    best = nearest(distances, 3, highest=False)
+    st.dataframe(
+        pd.DataFrame({"target": best, "NCD": distances[best], "text": [shorten(targets[i]) for i in best]}),
+        hide_index=True,
+        key=state.key("why.zipfit"),
+    )
+with right:
+    st.markdown("**Nearest targets under RDS+** (highest cosine similarity)")
+    if results.rds is None:
+        st.info("RDS+ is still running.")
+    else:
+        similarity = rds_similarities(text, targets, results.inputs.rds, cache=state.cache())
+        best = nearest(similarity, 3, highest=True)
+        st.dataframe(
+            pd.DataFrame({"target": best, "cosine": similarity[best], "text": [shorten(targets[i]) for i in best]}),
+            hide_index=True,
+            key=state.key("why.rds"),
+        )

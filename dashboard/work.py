@@ -1,0 +1,202 @@
+"""Background work for the current inputs: one job per method, keyed by content, and the results table.
+
+Nothing here computes on the script thread: jobs run in `scoring.jobs`, and a rerun only reads what they
+have finished.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import streamlit as st
+
+from dashboard import state
+from dashboard.inputs import Inputs
+from scoring import __version__
+from scoring.compare import agreement
+from scoring.hashing import params_digest
+from scoring.jobs import CANCELLED, DONE, FAILED, Job, JobFn
+from scoring.mapping import MapParams, cached_umap_2d
+from scoring.pipeline import RdsResult, ZipfitResult, embed_texts, embedding_id, run_rds, run_zipfit
+from scoring.ranking import ranks_descending
+from scoring.tables import method_columns, results_table
+
+METHODS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
+DISPLAY_LIMIT = 300
+"""Characters of text kept in the display table (the full text is shown on request)."""
+
+
+@dataclass
+class Results:
+    """What the views show: the inputs, each method's result (None until its job is done) and a frame."""
+
+    inputs: Inputs
+    jobs: dict[str, Job]
+    zipfit: ZipfitResult | None
+    rds: RdsResult | None
+    frame: pd.DataFrame
+
+    @property
+    def k(self) -> int:
+        return self.inputs.k
+
+    @property
+    def both(self) -> bool:
+        return self.zipfit is not None and self.rds is not None
+
+    def table(self) -> pa.Table:
+        """The full results table (original columns included), as `python -m scoring score` writes it."""
+        columns: dict[str, np.ndarray] = {}
+        if self.zipfit is not None:
+            z = self.zipfit
+            columns |= method_columns("zipfit", z.score, ranks_descending(z.score), z.nearest_target, self.k)
+        if self.rds is not None:
+            columns |= method_columns("rds", self.rds.score, self.rds.rank, self.rds.nearest_target, self.k)
+        return results_table(self.inputs.pool.dataset, columns, describe(self.inputs))
+
+
+def describe(inputs: Inputs) -> dict:
+    """Parameters and input identities, for metadata and export manifests."""
+    return {
+        "version": __version__,
+        "pool": {"source": inputs.pool.label, "records": len(inputs.pool.dataset), "texts_sha256": inputs.pool.digest},
+        "targets": {
+            "source": inputs.targets.label,
+            "records": len(inputs.targets.dataset),
+            "texts_sha256": inputs.targets.digest,
+            "task_field": inputs.task_field,
+        },
+        "zipfit": {**asdict(inputs.zipfit), "mode": "exact"},
+        "rds": asdict(inputs.rds),
+        "k": inputs.k,
+    }
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job that may or may not exist yet: its content key, label, work and lane."""
+
+    key: str
+    label: str
+    work: JobFn
+    lane: str
+
+    def ensure(self) -> Job:
+        """The job, submitted if new; a failed or cancelled one is returned as is (for a retry button)."""
+        existing = state.jobs().get(self.key)
+        if existing is not None and existing.state in (FAILED, CANCELLED):
+            return existing
+        return self.restart()
+
+    def restart(self) -> Job:
+        """Submit again after a failure or cancellation: it resumes from what the cache holds."""
+        return state.jobs().submit(self.key, self.label, self.work, lane=self.lane)
+
+
+def method_jobs(inputs: Inputs) -> dict[str, JobSpec]:
+    """The ZIP-FIT and RDS+ jobs for `inputs`."""
+    return {"zipfit": zipfit_job(inputs), "rds": rds_job(inputs)}
+
+
+def zipfit_job(inputs: Inputs) -> JobSpec:
+    pool, targets, params, cache = inputs.pool, inputs.targets, inputs.zipfit, state.cache()
+    key = "zipfit:" + params_digest({"pool": pool.digest, "targets": targets.digest, **asdict(params)})
+
+    def work(progress, cancel) -> ZipfitResult:
+        return run_zipfit(
+            pool.dataset.texts, targets.dataset.texts, params, cache=cache, on_progress=progress, cancel=cancel
+        )
+
+    return JobSpec(key, "ZIP-FIT", work, "zipfit")
+
+
+def rds_job(inputs: Inputs) -> JobSpec:
+    pool, targets, params, tasks, cache = inputs.pool, inputs.targets, inputs.rds, inputs.task_ids, state.cache()
+    key = "rds:" + params_digest({"pool": pool.digest, "targets": targets.digest, "tasks": tasks, **asdict(params)})
+
+    def work(progress, cancel) -> RdsResult:
+        return run_rds(
+            pool.dataset.texts,
+            targets.dataset.texts,
+            params,
+            task_ids=tasks,
+            cache=cache,
+            on_progress=progress,
+            cancel=cancel,
+        )
+
+    return JobSpec(key, "RDS+", work, "rds")
+
+
+def map_job(inputs: Inputs) -> JobSpec:
+    """The 2-D map of pool and target embeddings (rows: pool items, then targets)."""
+    pool, targets, params, cache = inputs.pool, inputs.targets, inputs.rds, state.cache()
+    space = embedding_id(params, cache)
+    key = "map:" + params_digest({"pool": pool.digest, "targets": targets.digest, "embedding": space})
+
+    def work(progress, cancel) -> np.ndarray:
+        vectors = embed_texts(pool.dataset.texts + targets.dataset.texts, params, cache=cache, cancel=cancel)
+        keys = np.concatenate([pool.keys, targets.keys])
+        return cached_umap_2d(keys, vectors, space, MapParams(), cache=cache, on_progress=progress, cancel=cancel)
+
+    return JobSpec(key, "Map", work, "map")
+
+
+def results(inputs: Inputs, jobs: dict[str, Job]) -> Results:
+    """The finished results for `inputs` (a method whose job is not done yet is None)."""
+    done = {name: job.key if job.state == DONE else None for name, job in jobs.items()}
+    zipfit = jobs["zipfit"].result if done["zipfit"] else None
+    rds = jobs["rds"].result if done["rds"] else None
+    frame = _frame(inputs.pool.digest, done["zipfit"], done["rds"], inputs.k, inputs, zipfit, rds)
+    return Results(inputs, jobs, zipfit, rds, frame)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _frame(
+    pool_digest: str,
+    zipfit_key: str | None,
+    rds_key: str | None,
+    k: int,
+    _inputs: Inputs,
+    _zipfit: ZipfitResult | None,
+    _rds: RdsResult | None,
+) -> pd.DataFrame:
+    """One row per pool item: index, text (shortened), length, label-like metadata, each method's columns."""
+    inputs, zipfit, rds = _inputs, _zipfit, _rds
+    dataset = inputs.pool.dataset
+    frame = pd.DataFrame(
+        {
+            "pool_index": np.arange(len(dataset)),
+            "text": [text[:DISPLAY_LIMIT] for text in dataset.texts],
+            "length": [len(text) for text in dataset.texts],
+        }
+    )
+    for column in metadata_columns(inputs):
+        frame[column] = [str(record.get(column, "")) for record in dataset.records]
+    if zipfit is not None:
+        frame["zipfit_score"] = zipfit.score
+        frame["zipfit_rank"] = ranks_descending(zipfit.score)
+        frame["zipfit_nearest_target"] = zipfit.nearest_target
+    if rds is not None:
+        frame["rds_score"] = rds.score
+        frame["rds_rank"] = rds.rank
+        frame["rds_nearest_target"] = rds.nearest_target
+    if zipfit is not None and rds is not None:
+        frame["agreement"] = agreement(frame["zipfit_rank"].to_numpy(), frame["rds_rank"].to_numpy(), inputs.k)
+    return frame
+
+
+def metadata_columns(inputs: Inputs, limit: int = 50) -> list[str]:
+    """Original string/number columns with few distinct values (e.g. `source`): for colour and filters."""
+    dataset = inputs.pool.dataset
+    found = []
+    for column in dataset.columns:
+        values = [record.get(column) for record in dataset.records]
+        if column == "text" or not all(isinstance(v, str | int | float | bool) or v is None for v in values):
+            continue
+        if 1 < len(set(values)) <= limit:
+            found.append(column)
+    return found

@@ -1,0 +1,210 @@
+"""The dashboard driven as code (streamlit.testing AppTest), with the fast fake embedding model.
+
+Flows: the default start on the sample data, every page, an upload, a bad upload, a parameter change, the
+export, a failing job and a cancelled one. Results are checked against the scoring library called directly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from scoring.cache import CACHE_ENV
+from scoring.loading import load_dataset
+from scoring.pipeline import run_zipfit
+from scoring.ranking import ranks_descending
+from tests.fakes import use_fake_model
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+SAMPLE = ROOT / "sample_data"
+SMALL_POOL = [
+    {"text": f"def function_{i}(x):\n    return x + {i}\n", "source": "code"}
+    if i % 3 == 0
+    else {"text": f"Le chat numéro {i} dort sur le canapé.", "source": "french"}
+    if i % 3 == 1
+    else {"text": f"The integral of x^{i} is x^{i + 1}/{i + 1}.", "source": "maths"}
+    for i in range(60)
+]
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory) -> Path:
+    """One cache for the module: the sample's ZIP-FIT scores are computed once, not per test."""
+    return tmp_path_factory.mktemp("dashboard-cache")
+
+
+@pytest.fixture
+def app(monkeypatch, shared_cache):
+    """A fresh app session using the fake model, with no resources left from other tests."""
+    monkeypatch.setenv(CACHE_ENV, str(shared_cache))
+    use_fake_model(monkeypatch, version="dashboard-tests")
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state["lens.model"] = "fake"
+    return at
+
+
+def jsonl(records: list[dict]) -> bytes:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+
+
+def settle(at: AppTest, timeout: float = 180) -> AppTest:
+    """Rerun until every job shown has finished (the fragment would do this by itself in a browser)."""
+    at.run()
+    deadline = time.monotonic() + timeout
+    while any("done" not in bar.text for bar in at.get("progress")):
+        assert time.monotonic() < deadline, [bar.text for bar in at.get("progress")]
+        time.sleep(0.3)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def upload(at: AppTest, role: str, name: str, data: bytes) -> AppTest:
+    """Choose "Upload a file" for `role` (before the first run, so no sample job starts) and upload `data`."""
+    at.session_state[f"lens.{role}.source"] = "Upload a file"
+    at.run()
+    uploader = next(u for u in at.get("file_uploader") if u.key == f"lens.{role}.upload")
+    uploader.set_value((name, data, "application/octet-stream"))
+    return at
+
+
+def texts_of(at: AppTest) -> str:
+    """Every message on the page as plain text (Markdown emphasis and escapes removed)."""
+    kinds = ("markdown", "caption", "info", "error", "warning")
+    text = "\n".join(str(e.value) for kind in kinds for e in at.get(kind))
+    return text.replace("\\", "").replace("**", "")
+
+
+def results(at: AppTest):
+    return at.session_state["lens.results"]
+
+
+def test_default_start_shows_both_methods_on_the_sample_data(app):
+    settle(app)
+    shown = results(app)
+    pool = load_dataset(SAMPLE / "pool.jsonl").texts
+    targets = load_dataset(SAMPLE / "targets_humaneval.jsonl").texts
+    assert len(shown.frame) == len(pool) == 2933
+    expected = run_zipfit(pool, targets)
+    np.testing.assert_allclose(shown.zipfit.score, expected.score, rtol=0, atol=1e-12)
+    assert shown.rds is not None
+    assert len(app.get("plotly_chart")) >= 5  # two histograms, the scatter, lengths
+    assert "2,933 candidates" in texts_of(app)
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("views/map.py", "UMAP"),
+        ("views/side_by_side.py", "Why was it picked?"),
+        ("views/overlap.py", "Jaccard"),
+        ("views/export.py", "Download"),
+    ],
+)
+def test_every_page_renders_with_a_small_uploaded_pool(app, page, expected):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    app.switch_page(page)
+    settle(app)
+    rendered = texts_of(app) + json.dumps([c.proto.spec for c in app.get("plotly_chart")])
+    rendered += " ".join(b.label for b in app.get("download_button"))
+    rendered += " ".join(str(h.value) for h in app.get("header") + app.get("subheader"))
+    assert expected in rendered
+
+
+def test_uploaded_targets_change_the_results(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    before = results(app).zipfit.score.copy()
+    targets = [{"text": "Le chien numéro 3 dort sur le lit."}, {"text": "Le chat dort."}]
+    upload(app, "targets", "french.jsonl", jsonl(targets))
+    settle(app)
+    after = results(app)
+    assert "2 targets from upload french.jsonl" in texts_of(app)
+    expected = run_zipfit([r["text"] for r in SMALL_POOL], [t["text"] for t in targets])
+    np.testing.assert_allclose(after.zipfit.score, expected.score, rtol=0, atol=1e-12)
+    assert not np.allclose(before, after.zipfit.score)
+    top = after.frame.sort_values("zipfit_rank").head(5)
+    assert set(top["source"]) == {"french"}
+
+
+def test_bad_upload_is_explained_next_to_the_uploader_and_results_stay(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    kept = results(app).zipfit.score.copy()
+    upload(app, "targets", "broken.jsonl", b'{"text": "fine"}\n{"text": "oops",,}\n')
+    settle(app)
+    errors = [e.value for e in app.sidebar.get("error")]
+    assert any("broken.jsonl:2: is not valid JSON" in error.replace("\\", "") for error in errors), errors
+    assert "Still showing results for sample targets" in texts_of(app)
+    np.testing.assert_array_equal(results(app).zipfit.score, kept)
+    assert app.get("plotly_chart")
+
+
+def test_upload_without_a_text_field_offers_a_picker(app):
+    records = [{"body": r["text"], "label": r["source"]} for r in SMALL_POOL]
+    upload(app, "pool", "body.jsonl", jsonl(records))
+    app.run()
+    assert any("has no text field" in e.value for e in app.sidebar.get("error"))
+    app.sidebar.selectbox(key="lens.pool.text_field").set_value("body")
+    settle(app)
+    assert len(results(app).frame) == 60
+
+
+def test_changing_k_changes_the_selection_and_the_export(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    app.sidebar.number_input(key="lens.k").set_value(7)
+    app.switch_page("views/export.py")
+    settle(app)
+    labels = [b.label for b in app.get("download_button")]
+    assert "Download 7 records (JSONL)" in labels
+    assert int((results(app).frame["zipfit_rank"] < 7).sum()) == 7
+
+
+def test_export_file_is_the_top_k_records_of_the_pool(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
+    app.sidebar.number_input(key="lens.k").set_value(5)
+    app.switch_page("views/export.py")
+    settle(app)
+    manifest = json.loads(app.get("json")[0].proto.body)
+    targets = load_dataset(SAMPLE / "targets_humaneval.jsonl").texts
+    ranks = ranks_descending(run_zipfit([r["text"] for r in SMALL_POOL], targets).score)
+    chosen = [record for record, rank in zip(SMALL_POOL, ranks, strict=True) if rank < 5]
+    expected = jsonl(chosen)
+    assert manifest["records"] == 5
+    assert manifest["file_sha256"] == hashlib.sha256(expected).hexdigest()
+    assert manifest["run"]["targets"]["records"] == 164
+
+
+def test_a_failing_job_is_shown_and_the_app_stays_usable(app):
+    app.session_state["lens.model"] = "other"
+    app.session_state["lens.model_id"] = "no-such-org/no-such-model"
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    failures = [e.value for e in app.get("error")]
+    assert any("RDS+ failed" in f and "no-such-org/no-such-model" in f.replace("\\", "") for f in failures), failures
+    assert results(app).zipfit is not None
+    assert any(b.label == "Try again" for b in app.get("button"))
+
+
+def test_cancel_stops_a_job_and_resume_finishes_it(app):
+    app.session_state["lens.level"] = 8  # a fresh ZIP-FIT on the whole sample: seconds of work
+    app.run()
+    cancel = next(b for b in app.get("button") if b.key and b.key.startswith("lens.cancel.zipfit"))
+    cancel.click()
+    settle(app)
+    assert any("ZIP-FIT was cancelled" in w.value for w in app.get("warning"))
+    assert results(app).zipfit is None
+    next(b for b in app.get("button") if b.label == "Resume").click()
+    settle(app)
+    assert results(app).zipfit is not None
