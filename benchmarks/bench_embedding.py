@@ -64,10 +64,14 @@ def main() -> None:
     texts = [json.loads(line)["text"] for line in pool.open(encoding="utf-8")][: args.texts]
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}"
     print(f"RDS+ embedding benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}")
-    print(f"machine: {_cpu()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}); {versions}, "
-          f"Python {platform.python_version()}; load average {_load()}")  # fmt: skip
-    print(f"texts: the first {len(texts)} of {pool.relative_to(ROOT)}, {sum(map(len, texts)) / len(texts):.0f} "
-          f"characters on average; --max-length {args.max_length}; fastest of {args.repeats} run(s) each")  # fmt: skip
+    print(
+        f"machine: {_cpu()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}); {versions}, "
+        f"Python {platform.python_version()}; load average {_load()}"
+    )
+    print(
+        f"texts: the first {len(texts)} of {pool.relative_to(ROOT)}, {sum(map(len, texts)) / len(texts):.0f} "
+        f"characters on average; --max-length {args.max_length}; fastest of {args.repeats} run(s) each"
+    )
     print(f"{'model':<8} {'run':<44} {'seconds':>8} {'texts/s':>8} {'vs loop':>8}")
     for name in args.models.split(","):
         with tempfile.TemporaryDirectory(prefix="bench-embedding-") as folder:
@@ -76,8 +80,10 @@ def main() -> None:
             _row(name, "later load, new process", _load_in_new_process(name, folder))
             cache = Cache(folder)
             encoder = load_encoder(resolve_model(name, cache), cache)
-        print(f"{'':<8} torch threads: {torch.get_num_threads()}; tokens per text after truncation: "
-              f"{_token_stats(encoder, texts, args.max_length)}")  # fmt: skip
+        print(
+            f"{'':<8} torch threads: {torch.get_num_threads()}; tokens per text after truncation: "
+            f"{_token_stats(encoder, texts, args.max_length)}"
+        )
         embed_texts(texts[:4], RdsParams(name, args.max_length, 4), cache=Cache(None))  # warm-up
         runs: dict[str, Callable[[], Any]] = {"loop": lambda e=encoder: _one_at_a_time(e, texts, args.max_length)}
         for size in [int(b) for b in args.batch_sizes.split(",")]:
@@ -89,8 +95,10 @@ def main() -> None:
         for run, (seconds, ours) in best.items():
             _row(name, f"ours: embed_texts, {run}", seconds, len(texts), loop)
             print(f"{'':<8} max |ours - loop| over all {ours.size:,} values: {np.abs(ours - reference).max():.1e}")
-    print(f"whole process (imports, loads, every run above): {time.perf_counter() - STARTED:.1f} s; "
-          f"load average {_load()}")  # fmt: skip
+    print(
+        f"whole process (imports, loads, every run above): {time.perf_counter() - STARTED:.1f} s; "
+        f"load average {_load()}"
+    )
 
 
 def _one_at_a_time(encoder: Any, texts: list[str], max_length: int) -> Any:

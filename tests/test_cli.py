@@ -32,8 +32,18 @@ def files(write_jsonl, tmp_path):
 
 def score_args(files, *extra: str) -> list[str]:
     out = files["dir"] / "out.parquet"
-    return ["score", "--pool", str(files["pool"]), "--targets", str(files["targets"]), "--method", "zipfit",
-            "--out", str(out), *extra]  # fmt: skip
+    return [
+        "score",
+        "--pool",
+        str(files["pool"]),
+        "--targets",
+        str(files["targets"]),
+        "--method",
+        "zipfit",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def run_cli(args: list[str]) -> subprocess.CompletedProcess:
@@ -44,9 +54,15 @@ def test_score_writes_the_documented_columns_in_input_order(files):
     assert main(score_args(files, "--k", "2")) == 0
     table = pq.read_table(files["dir"] / "out.parquet")
     assert table.column_names == [
-        "pool_index", "text", "source", "meta",
-        "zipfit_score", "zipfit_rank", "zipfit_nearest_target", "zipfit_selected",
-    ]  # fmt: skip
+        "pool_index",
+        "text",
+        "source",
+        "meta",
+        "zipfit_score",
+        "zipfit_rank",
+        "zipfit_nearest_target",
+        "zipfit_selected",
+    ]
     rows = table.to_pylist()
     assert [r["pool_index"] for r in rows] == [0, 1, 2, 3]
     assert [r["text"] for r in rows] == [r["text"] for r in POOL]
@@ -170,8 +186,19 @@ def test_output_cannot_overwrite_an_input(files):
 
 def test_help_documents_every_flag():
     result = run_cli(["score", "--help"])
-    for flag in ["--pool", "--targets", "--method", "--out", "--text-field", "--level", "--compressor", "--k",
-                 "--workers", "--cache-dir", "--no-cache"]:  # fmt: skip
+    for flag in [
+        "--pool",
+        "--targets",
+        "--method",
+        "--out",
+        "--text-field",
+        "--level",
+        "--compressor",
+        "--k",
+        "--workers",
+        "--cache-dir",
+        "--no-cache",
+    ]:
         assert flag in result.stdout
 
 

@@ -120,9 +120,28 @@ def test_cli_end_to_end_offline_in_a_fresh_process(model, model_cache, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
     env.update(HF_HOME=str(tmp_path / "no-hf-home"), HTTPS_PROXY="http://127.0.0.1:9", HTTP_PROXY="http://127.0.0.1:9")
     out = tmp_path / "out.parquet"
-    command = [sys.executable, "-m", "scoring", "score", "--pool", str(pool), "--targets", str(targets),
-               "--method", "rds", "--model", model, "--k", "1", "--task-field", "task", "--out", str(out),
-               "--cache-dir", str(model_cache.root)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "score",
+        "--pool",
+        str(pool),
+        "--targets",
+        str(targets),
+        "--method",
+        "rds",
+        "--model",
+        model,
+        "--k",
+        "1",
+        "--task-field",
+        "task",
+        "--out",
+        str(out),
+        "--cache-dir",
+        str(model_cache.root),
+    ]
     done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     table = pq.read_table(out)

@@ -68,8 +68,15 @@ def test_csv_cells_that_look_like_formulas_get_a_quote():
 
 
 def test_manifest_names_the_file_and_its_hash():
-    about = manifest(selection="union", k=5, fmt="jsonl", file_name="s.jsonl", data=b"abc", count=3,
-                     context={"pool": {"texts_sha256": "f" * 64}})  # fmt: skip
+    about = manifest(
+        selection="union",
+        k=5,
+        fmt="jsonl",
+        file_name="s.jsonl",
+        data=b"abc",
+        count=3,
+        context={"pool": {"texts_sha256": "f" * 64}},
+    )
     assert about["file_sha256"] == file_digest(b"abc")
     assert about["records"] == 3
     assert about["run"]["pool"]["texts_sha256"] == "f" * 64

@@ -19,8 +19,23 @@ TARGETS = ROOT / "sample_data" / "targets_humaneval.jsonl"
 
 
 def score_command(out: Path, cache: Path | None, *extra: str) -> list[str]:
-    command = [sys.executable, "-m", "scoring", "score", "--pool", str(POOL), "--targets", str(TARGETS),
-               "--method", "zipfit", "--level", "1", "--out", str(out), *extra]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "score",
+        "--pool",
+        str(POOL),
+        "--targets",
+        str(TARGETS),
+        "--method",
+        "zipfit",
+        "--level",
+        "1",
+        "--out",
+        str(out),
+        *extra,
+    ]
     return [*command, "--cache-dir", str(cache)] if cache else [*command, "--no-cache"]
 
 
@@ -35,8 +50,12 @@ def scores(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
     cache = tmp_path / "cache"
-    process = subprocess.Popen(score_command(tmp_path / "killed.parquet", cache), cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    process = subprocess.Popen(
+        score_command(tmp_path / "killed.parquet", cache),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while not alignment_shards(cache) and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

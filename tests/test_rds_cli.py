@@ -42,8 +42,22 @@ def files(write_jsonl, tmp_path):
 
 
 def score(files, method: str, *extra: str) -> int:
-    return main(["score", "--pool", str(files["pool"]), "--targets", str(files["targets"]), "--method", method,
-                 "--out", str(files["dir"] / "out.parquet"), "--model", "fake", *extra])  # fmt: skip
+    return main(
+        [
+            "score",
+            "--pool",
+            str(files["pool"]),
+            "--targets",
+            str(files["targets"]),
+            "--method",
+            method,
+            "--out",
+            str(files["dir"] / "out.parquet"),
+            "--model",
+            "fake",
+            *extra,
+        ]
+    )
 
 
 def output(files):
@@ -53,8 +67,15 @@ def output(files):
 def test_rds_columns_and_values(fake, files):
     assert score(files, "rds", "--k", "2") == 0
     table = output(files)
-    assert table.column_names == ["pool_index", "text", "source",
-                                  "rds_score", "rds_rank", "rds_nearest_target", "rds_selected"]  # fmt: skip
+    assert table.column_names == [
+        "pool_index",
+        "text",
+        "source",
+        "rds_score",
+        "rds_rank",
+        "rds_nearest_target",
+        "rds_selected",
+    ]
     expected = run_rds(POOL_TEXTS, TARGET_TEXTS, RdsParams(model="fake"))
     np.testing.assert_array_equal(table.column("rds_score").to_numpy(), expected.score)
     assert table.column("rds_rank").to_pylist() == expected.rank.tolist()

@@ -27,8 +27,9 @@ def gzip_size(text: str, level: int = 9) -> int:
 
 def reference_scores(pool: list[str], targets: list[str], compressor: str, level: int) -> list[float]:
     """Alignment of each (distinct) pool text by the zip-fit package, in pool order."""
-    reference = ZIPFIT("pool.jsonl", "targets.jsonl", k=len(pool), compression_algorithm=compressor,
-                       compress_level=level)  # fmt: skip
+    reference = ZIPFIT(
+        "pool.jsonl", "targets.jsonl", k=len(pool), compression_algorithm=compressor, compress_level=level
+    )
     with contextlib.redirect_stdout(io.StringIO()):
         ranked = dict(reference.rank_sequences_by_alignment(pool, targets))
     return [ranked[text] for text in pool]
