@@ -9,9 +9,8 @@ PIP := $(PY) -m pip --quiet --disable-pip-version-check
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run: install  ## install everything and score the sample data from the command line
-	$(PY) -m scoring score --pool sample_data/pool.jsonl --targets sample_data/targets_humaneval.jsonl \
-		--method zipfit --k 100 --out cache/sample_scores.parquet
+run: install  ## install everything and open the dashboard on the sample data (http://localhost:8501)
+	$(PY) -m streamlit run dashboard/app.py
 
 test: install-dev browser  ## install everything and run the linters and the whole test suite
 	$(VENV)/bin/ruff check .

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -22,6 +22,7 @@ from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
 from scoring.errors import Cancelled, InputError, OptionError, ScoringError
+from scoring.export import selection_mask
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
 from scoring.models import DEFAULT_MODEL, ModelSpec, default_device
@@ -33,6 +34,7 @@ from scoring.tables import (
     METADATA_KEY,
     RECORD_FORMATS,
     check_output_path,
+    metadata_of,
     method_columns,
     original_records,
     read_results,
@@ -372,25 +374,23 @@ def _select(args: argparse.Namespace) -> None:
     if Path(args.scores).resolve() == out.resolve():
         raise OptionError("--out", f"{args.out!r} is the scores file; write the selection elsewhere")
     table = read_results(args.scores)
+    k = args.k if args.k is not None else metadata_of(table).get("k")
+    if k is None:
+        raise OptionError("--k", "is needed: this scores file was written without --k")
+    check_k(k, table.num_rows)
     methods = ["zipfit", "rds"] if args.method in ("intersection", "union") else [args.method]
-    masks = [_selected_mask(table, method, args.k, args.scores) for method in methods]
-    combine: Callable[..., np.ndarray] = np.logical_and if args.method == "intersection" else np.logical_or
-    mask = masks[0] if len(masks) == 1 else combine(*masks)
+    ranks = {method: _ranks(table, method, args.scores) for method in methods}
+    mask = selection_mask(ranks.get("zipfit"), ranks.get("rds"), args.method, k)
     chosen = original_records(table.filter(mask))
     write_records(chosen, out)
     log.info("wrote %d %s records to %s", chosen.num_rows, args.method, out)
 
 
-def _selected_mask(table: Any, method: str, k: int | None, name: str) -> np.ndarray:
-    rank_column, selected_column = f"{method}_rank", f"{method}_selected"
-    if rank_column not in table.column_names:
-        raise InputError(f"has no {rank_column} column; score it with --method {method} (or all) first", file=name)
-    if k is None:
-        if selected_column not in table.column_names:
-            raise OptionError("--k", "is needed: this scores file was written without --k")
-        return table.column(selected_column).to_numpy(zero_copy_only=False)
-    check_k(k, table.num_rows)
-    return table.column(rank_column).to_numpy() < k
+def _ranks(table: Any, method: str, name: str) -> np.ndarray:
+    column = f"{method}_rank"
+    if column not in table.column_names:
+        raise InputError(f"has no {column} column; score it with --method {method} (or all) first", file=name)
+    return table.column(column).to_numpy()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,11 +12,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from scoring import __version__
 from scoring.hashing import file_digest
-from scoring.tables import csv_bytes, jsonl_bytes, original_records
+from scoring.tables import original_records, table_bytes
 
 SELECTIONS = ("zipfit", "rds", "intersection", "union")
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
@@ -38,16 +37,7 @@ def selection_mask(zipfit_rank: np.ndarray | None, rds_rank: np.ndarray | None, 
 
 def records_bytes(results: pa.Table, mask: np.ndarray, fmt: str) -> bytes:
     """The selected rows of a results table with their original columns, as `jsonl`, `csv` or `parquet`."""
-    chosen = original_records(results.filter(pa.array(mask)))
-    if fmt == "jsonl":
-        return jsonl_bytes(chosen)
-    if fmt == "csv":
-        return csv_bytes(chosen)
-    if fmt == "parquet":
-        sink = pa.BufferOutputStream()
-        pq.write_table(chosen, sink)
-        return sink.getvalue().to_pybytes()
-    raise ValueError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    return table_bytes(original_records(results.filter(pa.array(mask))), fmt)
 
 
 def manifest(

@@ -120,16 +120,24 @@ def original_records(table: pa.Table) -> pa.Table:
 
 
 def write_records(table: pa.Table, path: str | Path) -> None:
-    """Write rows as JSONL, CSV (formula-like cells neutralised) or Parquet, by the suffix of `path`."""
+    """Write rows as JSONL, CSV (formula-like cells neutralised) or Parquet, by the suffix of `path`, atomically."""
     suffix = Path(path).suffix.lower()
-    if suffix == ".parquet":
-        write_parquet(table, path)
-    elif suffix == ".jsonl":
-        write_bytes_atomic(path, jsonl_bytes(table))
-    elif suffix == ".csv":
-        write_bytes_atomic(path, csv_bytes(table))
-    else:
+    if suffix not in RECORD_FORMATS:
         raise OptionError("--out", f"{str(path)!r} must end with {' or '.join(RECORD_FORMATS)}")
+    write_bytes_atomic(path, table_bytes(table, suffix.lstrip(".")))
+
+
+def table_bytes(table: pa.Table, fmt: str) -> bytes:
+    """The rows as a `jsonl`, `csv` or `parquet` file's bytes."""
+    if fmt == "jsonl":
+        return jsonl_bytes(table)
+    if fmt == "csv":
+        return csv_bytes(table)
+    if fmt == "parquet":
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        return sink.getvalue().to_pybytes()
+    raise ValueError(f"unknown format {fmt!r}; use one of jsonl, csv, parquet")
 
 
 def jsonl_bytes(table: pa.Table) -> bytes:
