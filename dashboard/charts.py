@@ -37,7 +37,7 @@ def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -
 def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
     """ZIP-FIT score against RDS+ score for every pool item, coloured by agreement at k."""
     figure = go.Figure()
-    for group in AGREEMENT_ORDER:
+    for group in AGREEMENT_ORDER[::-1]:  # "neither" first, so the chosen points are drawn on top
         rows = frame[frame["agreement"] == group]
         figure.add_scattergl(
             x=rows["zipfit_score"],
@@ -136,11 +136,17 @@ def venn(counts: dict[str, int], k: int) -> go.Figure:
 
 
 def overlap_lines(k: np.ndarray, overlap: np.ndarray, jaccard: np.ndarray, current_k: int) -> go.Figure:
-    """Overlap (as a share of k) and Jaccard of the two top-k sets for every k."""
+    """Overlap (as a share of k) and Jaccard of the two top-k sets for every k, k on a log axis."""
     figure = go.Figure()
     figure.add_scattergl(x=k, y=overlap / k, name="overlap / k", mode="lines")
     figure.add_scattergl(x=k, y=jaccard, name="Jaccard", mode="lines")
-    figure.add_vline(x=current_k, line_dash="dash", annotation_text=f"k = {current_k:,}")
+    figure.add_scattergl(
+        x=[current_k, current_k],
+        y=[0, 1],
+        name=f"k = {current_k:,}",
+        mode="lines",
+        line={"dash": "dash", "color": "black"},
+    )
     figure.update_layout(
         title="Agreement of the two top-k sets as k grows",
         xaxis_type="log",
@@ -149,6 +155,7 @@ def overlap_lines(k: np.ndarray, overlap: np.ndarray, jaccard: np.ndarray, curre
         yaxis_range=[0, 1.02],
         **LAYOUT,
     )
+    figure.update_xaxes(range=[0, np.log10(max(len(k), 2))])
     return figure
 
 
@@ -167,7 +174,8 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
             hovertemplate=_HOVER,
         )
     else:
-        order = [g for g in AGREEMENT_ORDER if g in set(values)] if colour == "agreement" else sorted(set(values))
+        groups = set(values)
+        order = [g for g in AGREEMENT_ORDER[::-1] if g in groups] if colour == "agreement" else sorted(groups)
         for group in order:
             rows = points[values == group]
             marker = {"size": 5, "opacity": 0.75}

@@ -16,6 +16,7 @@ COLUMN_LABELS = {
     "zipfit_rank": st.column_config.NumberColumn("ZIP-FIT rank", format="%d"),
     "rds_score": st.column_config.NumberColumn("RDS+ score", format="%.4f"),
     "rds_rank": st.column_config.NumberColumn("RDS+ rank", format="%d"),
+    "both": st.column_config.CheckboxColumn("both", help="in the other method's top k too", width="small"),
 }
 HIDDEN = ("zipfit_nearest_target", "rds_nearest_target")
 

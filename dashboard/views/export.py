@@ -7,7 +7,7 @@ import json
 
 import streamlit as st
 
-from dashboard import state, work
+from dashboard import records, state, work
 from scoring.export import FORMATS, manifest, records_bytes, selection_mask
 
 CHOICES = {
@@ -55,3 +55,5 @@ st.caption(
 )
 with st.expander("Manifest"):
     st.json(about)
+st.subheader("Preview")
+records.table(frame[mask].head(200), key="export.preview", height=300)

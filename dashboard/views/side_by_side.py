@@ -31,9 +31,8 @@ for column, method, label in zip(st.columns(2), ("zipfit", "rds"), ("ZIP-FIT", "
         top = shown[shown[f"{method}_rank"] < k].sort_values(f"{method}_rank")
         mate = f"{other[method]}_rank"
         if mate in top:
-            top = top.assign(**{"also chosen by the other": top[mate] < k})
-        keep = ["pool_index", f"{method}_rank", f"{method}_score", "also chosen by the other", "text"]
-        keep[3:3] = [c for c in ("source",) if c in top]
+            top = top.assign(both=top[mate] < k)
+        keep = ["pool_index", f"{method}_rank", f"{method}_score", "both", "text", "source"]
         clicked = records.table(top[[c for c in keep if c in top]], key=f"sbs.{method}")
         picked = clicked if clicked is not None else picked
         st.caption(f"{len(top):,} of the top {k:,} shown" + (f" (filtered by {plain(repr(query))})" if query else ""))
