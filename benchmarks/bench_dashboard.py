@@ -14,7 +14,6 @@ import datetime as dt
 import os
 import platform
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,20 +22,10 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
-from dashboard.launch import serve
+from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, serve
 from scoring.cache import CACHE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM", shutil.which("chromium") or "/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TIMEOUT_MS = 600_000
 
 
@@ -83,7 +72,7 @@ def main() -> None:
         rows.append(("command line, cold cache (peer)", None, cli))
         cache = Path(scratch) / "app-cache"
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             with serve(cache) as url:
                 rows.append(("dashboard, new server, empty cache", *time_page(page, url)))

@@ -38,3 +38,22 @@ def jobs() -> JobManager:
 def cache() -> Cache:
     """The on-disk cache (`$SCORING_CACHE_DIR` or cache/), with the sample data's shipped embeddings."""
     return open_cache(default_cache_dir())
+
+
+def page_results(title: str, waiting: str, need: str = "any"):
+    """Draw a view's header and return the current results, or show `waiting` and stop the page until
+    what the view needs has finished: `any` method, `both` methods, or `rds`."""
+    st.header(title)
+    results = get("results")
+    ready = (
+        results is not None
+        and {
+            "any": results.zipfit is not None or results.rds is not None,
+            "both": results.both,
+            "rds": results.rds is not None,
+        }[need]
+    )
+    if not ready:
+        st.info(waiting)
+        st.stop()
+    return results

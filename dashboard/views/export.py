@@ -17,11 +17,7 @@ CHOICES = {
     "union": "chosen by either",
 }
 
-results = state.get("results")
-st.header("Export")
-if results is None or (results.zipfit is None and results.rds is None):
-    st.info("Exports are available as soon as a method has finished.")
-    st.stop()
+results = state.page_results("Export", "Exports are available as soon as a method has finished.")
 
 frame, k = results.frame, results.k
 available = list(CHOICES) if results.both else [m for m in ("zipfit", "rds") if f"{m}_rank" in frame]

@@ -8,11 +8,8 @@ import streamlit as st
 from dashboard import charts, records, state, status, work
 from scoring.jobs import DONE
 
-results = state.get("results")
-st.header("Map")
-if results is None or results.rds is None:
-    st.info("The map shows the RDS+ embeddings; it appears once RDS+ has finished.")
-    st.stop()
+waiting = "The map shows the RDS+ embeddings; it appears once RDS+ has finished."
+results = state.page_results("Map", waiting, need="rds")
 
 (job,) = status.show([work.map_job(results.inputs)])
 if job.state != DONE:

@@ -7,11 +7,7 @@ import streamlit as st
 from dashboard import charts, state
 from scoring.compare import agreement_counts, overlap_curve, spearman
 
-results = state.get("results")
-st.header("Overlap")
-if results is None or not results.both:
-    st.info("The overlap appears once both methods have finished.")
-    st.stop()
+results = state.page_results("Overlap", "The overlap appears once both methods have finished.", need="both")
 
 frame, k = results.frame, results.k
 zipfit_rank, rds_rank = frame["zipfit_rank"].to_numpy(), frame["rds_rank"].to_numpy()

@@ -11,11 +11,7 @@ import streamlit as st
 from dashboard import charts, state
 from scoring.compare import spearman
 
-results = state.get("results")
-st.header("Scores")
-if results is None or (results.zipfit is None and results.rds is None):
-    st.info("The scores appear here as soon as a method has finished.")
-    st.stop()
+results = state.page_results("Scores", "The scores appear here as soon as a method has finished.")
 
 frame, k = results.frame, results.k
 methods = [m for m in ("zipfit", "rds") if f"{m}_score" in frame]

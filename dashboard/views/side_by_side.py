@@ -10,11 +10,7 @@ from dashboard import records, state
 from dashboard.text import plain, shorten
 from scoring.explain import nearest, rds_similarities, zipfit_distances
 
-results = state.get("results")
-st.header("Side by side")
-if results is None or (results.zipfit is None and results.rds is None):
-    st.info("The selections appear here as soon as a method has finished.")
-    st.stop()
+results = state.page_results("Side by side", "The selections appear here as soon as a method has finished.")
 
 frame, k = results.frame, results.k
 query = st.text_input("Filter by text", key=state.key("sbs.filter"), placeholder="e.g. def , integral, Bonjour")
