@@ -26,7 +26,17 @@ from scoring.export import selection_mask
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
 from scoring.models import DEFAULT_MODEL, ModelSpec, default_device
-from scoring.pipeline import RdsParams, ZipfitParams, embed_texts, embedding_settings, model_spec, run_rds, run_zipfit
+from scoring.pipeline import (
+    RdsParams,
+    ZipfitParams,
+    embed_texts,
+    embedding_settings,
+    model_spec,
+    run_rds,
+    run_zipfit,
+    run_zipfit_fast,
+    zipfit_metadata,
+)
 from scoring.progress import ProgressFn
 from scoring.ranking import check_k, ranks_descending
 from scoring.rds import SELECTIONS
@@ -77,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=9,
         help="compression level: gzip 1-9 (default 9), lz4 1-16, zstd 1-22; 0 is refused",
+    )
+    score.add_argument(
+        "--zipfit-mode",
+        choices=["exact", "fast"],
+        default="exact",
+        help="exact (default) or fast: an approximation ~10x faster (gzip only; see scoring/zipfit_fast.py)",
     )
     score.add_argument("--k", type=int, metavar="K", help="also mark the top K of each method (<m>_selected)")
     _add_model_options(score)
@@ -225,13 +241,16 @@ def _score(args: argparse.Namespace) -> None:
     columns: dict[str, np.ndarray] = {}
     metadata: dict[str, Any] = {"version": __version__, "pool": _identity(pool), "targets": _identity(targets)}
     if zipfit_params is not None:
-        with _progress_bar("ZIP-FIT", "pair") as progress:
-            result = run_zipfit(
-                pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers, on_progress=progress
-            )
+        if args.zipfit_mode == "fast":
+            result = run_zipfit_fast(pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers)
+        else:
+            with _progress_bar("ZIP-FIT", "pair") as progress:
+                result = run_zipfit(
+                    pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers, on_progress=progress
+                )
         ranks = ranks_descending(result.score)
         columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
-        metadata["zipfit"] = {"compressor": zipfit_params.compressor, "level": zipfit_params.level, "mode": "exact"}
+        metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode)
     if rds_params is not None and spec is not None:
         columns.update(_score_rds(pool, targets, rds_params, args, cache))
         metadata["rds"] = _rds_metadata(rds_params, spec, args.task_field)

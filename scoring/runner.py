@@ -1,11 +1,13 @@
 """Compute per-text values in chunks, on threads, through the cache, with progress and cancellation.
 
-Every chunk's values are stored in the cache as the work goes on (and whatever finished is stored when the
-work is cancelled or fails), so a rerun resumes where the last one stopped.
+Every chunk's values are stored in the cache as the work goes on, at most every `$SCORING_CHECKPOINT_SECONDS`
+(default 5), and whatever finished is stored when the work is cancelled or fails, so a rerun resumes where the
+last one stopped.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections import deque
@@ -16,6 +18,8 @@ import numpy as np
 
 from scoring.cache import CacheTable
 from scoring.errors import Cancelled
+
+CHECKPOINT_ENV = "SCORING_CHECKPOINT_SECONDS"
 
 ChunkFn = Callable[[np.ndarray], np.ndarray]
 """Values for the texts at some indices: (n,) int64 -> (n, ...) array."""
@@ -31,7 +35,7 @@ def compute_cached(
     order: np.ndarray | None = None,
     advance: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
-    flush_seconds: float = 5.0,
+    flush_seconds: float | None = None,
 ) -> np.ndarray:
     """Values for all `keys` (N,): cached ones read, the rest computed once per distinct key.
 
@@ -50,7 +54,7 @@ def compute_cached(
     sequence = np.argsort(order[todo], kind="stable") if order is not None else np.argsort(todo)
     chunks = [sequence[i : i + chunk_size] for i in range(0, len(sequence), chunk_size)]
 
-    store = _Store(table, flush_seconds)
+    store = _Store(table, float(os.environ.get(CHECKPOINT_ENV, 5)) if flush_seconds is None else flush_seconds)
     try:
         for chunk, chunk_values in _map_chunks(chunks, lambda c: compute(todo[c]), workers, cancel):
             values[todo[chunk]] = chunk_values

@@ -27,6 +27,25 @@ def sizes(texts: Sequence[bytes], size: Sizer) -> np.ndarray:
     return np.fromiter((size(text) for text in texts), dtype=np.int64, count=len(texts))
 
 
+def joint_sizes(pool: Sequence[bytes], targets: Sequence[bytes], size: Sizer) -> np.ndarray:
+    """(n, m) int64 sizes C(x_i⊕t_j): n×m compressions (see scoring.native for the C version)."""
+    joint = np.empty((len(pool), len(targets)), dtype=np.int64)
+    for i, x in enumerate(pool):
+        joint[i] = [size(x + t) for t in targets]
+    return joint
+
+
+def alignments_from_sizes(
+    pool_sizes: np.ndarray, target_sizes: np.ndarray, joint: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Alignment (n,) float64 and nearest target (n,) int64 from C(x) (n,), C(t) (m,) and C(x⊕t) (n, m).
+
+    The nearest target has the lowest NCD (the first one on ties).
+    """
+    distance = ncd(np.asarray(pool_sizes)[:, None], np.asarray(target_sizes)[None, :], joint)
+    return 1.0 - distance.mean(axis=1), distance.argmin(axis=1).astype(np.int64)
+
+
 def alignments(
     pool: Sequence[bytes],
     pool_sizes: np.ndarray,
@@ -38,11 +57,4 @@ def alignments(
 
     The nearest target has the lowest NCD (the first one on ties). Cost: n×m compressions of x⊕t.
     """
-    score = np.empty(len(pool), dtype=np.float64)
-    nearest = np.empty(len(pool), dtype=np.int64)
-    for i, (x, cx) in enumerate(zip(pool, pool_sizes, strict=True)):
-        joint = np.fromiter((size(x + t) for t in targets), dtype=np.int64, count=len(targets))
-        distance = ncd(cx, target_sizes, joint)
-        score[i] = 1.0 - distance.mean()
-        nearest[i] = distance.argmin()
-    return score, nearest
+    return alignments_from_sizes(pool_sizes, target_sizes, joint_sizes(pool, targets, size))

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from scoring.runner import CHECKPOINT_ENV
+
 ROOT = Path(__file__).resolve().parent.parent
 POOL = ROOT / "sample_data" / "pool.jsonl"
 TARGETS = ROOT / "sample_data" / "targets_humaneval.jsonl"
@@ -53,6 +55,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
     process = subprocess.Popen(
         score_command(tmp_path / "killed.parquet", cache),
         cwd=ROOT,
+        env={**os.environ, CHECKPOINT_ENV: "0.2"},  # checkpoint often, so the kill lands after some
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
