@@ -20,7 +20,16 @@ from scoring.compare import agreement
 from scoring.hashing import params_digest
 from scoring.jobs import CANCELLED, DONE, FAILED, Job, JobFn
 from scoring.mapping import MapParams, cached_umap_2d
-from scoring.pipeline import RdsResult, ZipfitResult, embed_texts, embedding_id, run_rds, run_zipfit
+from scoring.pipeline import (
+    RdsResult,
+    ZipfitResult,
+    embed_texts,
+    embedding_id,
+    run_rds,
+    run_zipfit,
+    run_zipfit_fast,
+    zipfit_metadata,
+)
 from scoring.ranking import ranks_descending
 from scoring.tables import method_columns, results_table
 
@@ -69,7 +78,7 @@ def describe(inputs: Inputs) -> dict:
             "texts_sha256": inputs.targets.digest,
             "task_field": inputs.task_field,
         },
-        "zipfit": {**asdict(inputs.zipfit), "mode": "exact"},
+        "zipfit": zipfit_metadata(inputs.zipfit, inputs.zipfit_mode),
         "rds": asdict(inputs.rds),
         "k": inputs.k,
     }
@@ -103,14 +112,16 @@ def method_jobs(inputs: Inputs) -> dict[str, JobSpec]:
 
 def zipfit_job(inputs: Inputs) -> JobSpec:
     pool, targets, params, cache = inputs.pool, inputs.targets, inputs.zipfit, state.cache()
-    key = "zipfit:" + params_digest({"pool": pool.digest, "targets": targets.digest, **asdict(params)})
+    mode = inputs.zipfit_mode
+    key = f"zipfit-{mode}:" + params_digest({"pool": pool.digest, "targets": targets.digest, **asdict(params)})
 
     def work(progress, cancel) -> ZipfitResult:
-        return run_zipfit(
-            pool.dataset.texts, targets.dataset.texts, params, cache=cache, on_progress=progress, cancel=cancel
-        )
+        texts = (pool.dataset.texts, targets.dataset.texts)
+        if mode == "fast":  # compresses a few percent of the pairs: seconds, so no progress to report
+            return run_zipfit_fast(*texts, params, cache=cache, cancel=cancel)
+        return run_zipfit(*texts, params, cache=cache, on_progress=progress, cancel=cancel)
 
-    return JobSpec(key, "ZIP-FIT", work, "zipfit")
+    return JobSpec(key, "ZIP-FIT (fast)" if mode == "fast" else "ZIP-FIT", work, "zipfit")
 
 
 def rds_job(inputs: Inputs) -> JobSpec:

@@ -208,3 +208,17 @@ def test_cancel_stops_a_job_and_resume_finishes_it(app):
     next(b for b in app.get("button") if b.label == "Resume").click()
     settle(app)
     assert results(app).zipfit is not None
+
+
+def test_fast_mode_is_labelled_an_approximation_everywhere(app):
+    app.session_state["lens.zipfit_fast"] = True
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL * 3)).run()
+    app.switch_page("views/export.py")
+    settle(app)
+    assert any(bar.text.startswith("ZIP-FIT (fast): done") for bar in app.get("progress"))
+    manifest = json.loads(app.get("json")[0].proto.body)
+    assert manifest["run"]["zipfit"]["mode"] == "fast"
+    assert "estimates" in manifest["run"]["zipfit"]["approximation"]
+    app.switch_page("views/scores.py")
+    settle(app)
+    assert "approximation of exact ZIP-FIT" in texts_of(app)

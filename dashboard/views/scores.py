@@ -24,6 +24,8 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
             continue
         threshold = method == "zipfit" or not round_robin
         st.plotly_chart(charts.score_histogram(frame, method, k, threshold), key=state.key(f"hist.{method}"))
+        if method == "zipfit" and results.inputs.zipfit_mode == "fast":
+            st.caption("ZIP-FIT fast mode: these scores and nearest targets are an approximation of exact ZIP-FIT.")
         if not threshold:
             st.caption(
                 f"RDS+ selects with the {results.inputs.rds.selection} rule, not by a score threshold: "
