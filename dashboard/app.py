@@ -9,6 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import inputs, state, status, work
+from dashboard.cache_panel import cache_panel
 from dashboard.text import plain
 
 st.set_page_config(page_title="selection-lens", page_icon=":material/manage_search:", layout="wide")
@@ -23,6 +24,7 @@ PAGES = [
 
 page = st.navigation(PAGES)
 chosen = inputs.sidebar()
+cache_panel()
 st.title(":material/manage_search: selection-lens")
 if chosen is None:
     st.info("Choose target examples and a candidate pool in the sidebar to start.")

@@ -222,3 +222,64 @@ def test_fast_mode_is_labelled_an_approximation_everywhere(app):
     app.switch_page("views/scores.py")
     settle(app)
     assert "approximation of exact ZIP-FIT" in texts_of(app)
+
+
+def parquet_bytes(records: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(records), sink)
+    return sink.getvalue().to_pybytes()
+
+
+BAD_UPLOADS = [
+    ("empty.jsonl", b"", "empty.jsonl: is empty"),
+    ("latin1.jsonl", '{"text": "café"}\n'.encode("latin-1"), "latin1.jsonl:1: is not valid UTF-8"),
+    ("binary.txt", b"\x00\x01\x02\xff" * 10, "binary.txt:1: holds binary data"),
+    ("broken.jsonl", b'{"text": "a"}\n{"text": \n', "broken.jsonl:2: is not valid JSON"),
+    ("object.json", b'{"rows": [{"text": "a"}]}', "object.json: holds an object with keys rows, not a list"),
+    ("nofield.jsonl", b'{"body": "a"}\n', "nofield.jsonl: has no text field"),
+    ("null.jsonl", b'{"text": "a"}\n{"text": null}\n', "null.jsonl:2: this record has null in field 'text'"),
+    ("number.csv", b"text,n\n1,2\n", None),  # CSV values are text: "1" is a valid text
+    ("some.jsonl", b'{"text": "a"}\n{"other": "b"}\n', "some.jsonl:2: this record has no field 'text'"),
+    ("damaged.parquet", parquet_bytes([{"text": "a"}] * 50)[:-40], "damaged.parquet: is not a readable Parquet"),
+]
+"""(An unknown suffix never reaches the app: the uploader accepts only the formats the loader reads.)"""
+
+
+@pytest.mark.parametrize(("name", "data", "message"), BAD_UPLOADS)
+def test_each_bad_upload_is_explained_and_results_stay(app, name, data, message):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    kept = results(app).zipfit.score.copy()
+    upload(app, "targets", name, data)
+    settle(app)
+    errors = [e.value.replace("\\", "") for e in app.sidebar.get("error")]
+    if message is None:
+        assert errors == []
+        return
+    assert any(message in error for error in errors), errors
+    np.testing.assert_array_equal(results(app).zipfit.score, kept)
+    assert "Traceback" not in " ".join(errors)
+
+
+def test_two_sessions_scoring_the_same_inputs_share_one_job(app, monkeypatch, shared_cache):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    app.run()
+    other = AppTest.from_file(APP, default_timeout=120)  # a second browser session, same server process
+    other.session_state["lens.model"] = "fake"
+    upload(other, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    other.run()
+    assert results(app).jobs["zipfit"] is results(other).jobs["zipfit"]
+    assert results(app).jobs["rds"] is results(other).jobs["rds"]
+
+
+def test_cache_panel_shows_the_size_and_clears_it(app, shared_cache):
+    settle(upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)))
+    assert any(shared_cache.rglob("*.npy"))
+    expander_text = " ".join(c.value for c in app.sidebar.get("caption"))
+    assert str(shared_cache).replace("\\", "") in expander_text.replace("\\", "")
+    next(b for b in app.sidebar.get("button") if b.key == "lens.cache.clear").click()
+    app.run()
+    assert not any(shared_cache.rglob("*.npy"))

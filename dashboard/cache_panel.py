@@ -1,0 +1,38 @@
+"""The sidebar's cache panel: how much the on-disk cache holds, and a button to empty it."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import state
+from dashboard.text import plain
+from scoring.cache import Cache
+
+
+@st.cache_data(ttl=30, show_spinner=False)
+def _size(root: str) -> int:
+    """Bytes under the cache folder, remeasured at most every 30 s (walking a large cache takes a moment)."""
+    return Cache(root).size_bytes()
+
+
+def cache_panel() -> None:
+    cache = state.cache()
+    with st.sidebar.expander("Cache"):
+        if cache.root is None:
+            st.caption("No cache: nothing is kept between runs.")
+            return
+        st.caption(f"{_human(_size(str(cache.root)))} in {plain(str(cache.root))}")
+        st.caption("Scores, embeddings, maps and converted models, reused across targets, sessions and restarts.")
+        if st.button("Clear the cache", key=state.key("cache.clear"), help="Finished work will be recomputed"):
+            cache.clear()
+            _size.clear()
+            st.toast("The cache is empty; results on screen stay until the inputs change.")
+
+
+def _human(size: int) -> str:
+    """`1536` -> `1.5 KB`."""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} TB"
