@@ -101,12 +101,14 @@ def _dataset_input(role: str, samples: dict[str, str], paste: bool = False) -> L
 
 
 def _uploaded(role: str) -> Loaded | None:
+    limit = st.get_option("server.maxUploadSize")
     upload = st.file_uploader(
         f"{role.title()} file",
         type=UPLOAD_TYPES,
         key=state.key(f"{role}.upload"),
         help="JSONL, JSON (a list of records), CSV, TSV, Parquet or TXT (blank-line-separated examples); "
-        "optionally gzip-compressed.",
+        f"optionally gzip-compressed. Up to {limit} MB per file: for larger pools use the command line "
+        "(python -m scoring score), or raise server.maxUploadSize in .streamlit/config.toml.",
     )
     if upload is None:
         return None

@@ -89,3 +89,18 @@ def test_sample_results_upload_and_export(page: Page, server: str, tmp_path):
     assert {row["id"] for row in rows} <= pool_ids
     french = sum(row["source"].startswith("django-locale-fr") or "locale" in row["source"] for row in rows)
     assert french > 0  # French targets pull in the multilingual catalog excerpts
+
+
+def test_an_upload_over_the_size_limit_gets_a_clear_message(tmp_path):
+    big = tmp_path / "big_pool.jsonl"
+    big.write_text('{"text": "' + "x" * 1_500_000 + '"}\n', encoding="utf-8")
+    with serve(tmp_path / "cache", extra_args=("--server.maxUploadSize", "1")) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(url)
+        sidebar = page.locator('[data-testid="stSidebar"]')
+        sidebar.get_by_text("Upload a file").last.click()
+        sidebar.locator('input[type="file"]').last.set_input_files(big)
+        expect(sidebar.get_by_text(re.compile(r"must be 1(\.0)? ?MB or smaller", re.I))).to_be_visible(timeout=30_000)
+        page.screenshot(path=OUTPUT / "4-upload-too-large.png")
+        browser.close()
