@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, serve
 
@@ -34,13 +34,20 @@ def server(tmp_path_factory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def page(server) -> Iterator[Page]:
+def browser() -> Iterator[Browser]:
+    """One Chromium for the module: Playwright's sync API allows one instance per thread at a time."""
     OUTPUT.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
-        yield context.new_page()
-        browser.close()
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def page(server, browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
+    yield context.new_page()
+    context.close()
 
 
 def wait_until_done(page: Page, timeout_s: float = 240) -> None:
@@ -91,16 +98,16 @@ def test_sample_results_upload_and_export(page: Page, server: str, tmp_path):
     assert french > 0  # French targets pull in the multilingual catalog excerpts
 
 
-def test_an_upload_over_the_size_limit_gets_a_clear_message(tmp_path):
+def test_an_upload_over_the_size_limit_gets_a_clear_message(browser: Browser, tmp_path):
     big = tmp_path / "big_pool.jsonl"
     big.write_text('{"text": "' + "x" * 1_500_000 + '"}\n', encoding="utf-8")
-    with serve(tmp_path / "cache", extra_args=("--server.maxUploadSize", "1")) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    with serve(tmp_path / "cache", extra_args=("--server.maxUploadSize", "1")) as url:
+        context = browser.new_context(viewport={"width": 1500, "height": 1100})
+        page = context.new_page()
         page.goto(url)
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text("Upload a file").last.click()
         sidebar.locator('input[type="file"]').last.set_input_files(big)
         expect(sidebar.get_by_text(re.compile(r"must be 1(\.0)? ?MB or smaller", re.I))).to_be_visible(timeout=30_000)
         page.screenshot(path=OUTPUT / "4-upload-too-large.png")
-        browser.close()
+        context.close()
