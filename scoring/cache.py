@@ -12,20 +12,23 @@ crash leaves no half entry and two processes writing at once at worst store the 
 
 from __future__ import annotations
 
-import io
+import hashlib
 import json
 import logging
 import os
 import shutil
+import tempfile
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from scoring.atomic import write_bytes_atomic
-from scoring.hashing import KEY_DTYPE, file_digest, params_digest
+from scoring.hashing import KEY_DTYPE, params_digest
+from scoring.spill import file_sha256, release
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ CACHE_ENV = "SCORING_CACHE_DIR"
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "cache"
 SAMPLE_CACHE = Path(__file__).resolve().parent.parent / "sample_data" / "cache"
 """Shipped, read-only entries for the sample data (its RDS+ embeddings and maps): a seed of every cache."""
+READ_BYTES = 16 << 20
+"""Values are copied out of a shard file at most this many bytes at a time."""
 
 
 def default_cache_dir() -> Path:
@@ -94,7 +99,11 @@ class Cache:
 
 
 class CacheTable:
-    """Values of one kind and parameter set, keyed by text sha256 (dtype S32). Thread-safe."""
+    """Values of one kind and parameter set, keyed by text sha256 (dtype S32). Thread-safe.
+
+    Only the keys are held in memory (an index of 48 bytes per value); values are read from the memory-mapped
+    shard files when asked for, `READ_BYTES` at a time, so a table may be larger than RAM.
+    """
 
     def __init__(
         self,
@@ -109,15 +118,19 @@ class CacheTable:
         self.record_dtype = np.dtype([("key", KEY_DTYPE), ("value", np.dtype(dtype), shape)])
         self._description = description
         self._lock = threading.Lock()
-        self._shards: dict[str, np.ndarray] = {}
+        self._shards: dict[str, _Shard] = {}
         self._sorted_keys = np.empty(0, dtype=KEY_DTYPE)
         self._locations = np.empty((0, 2), dtype=np.int64)  # (shard number, row) of each sorted key
         self._shard_order: list[str] = []
         self._rejected: set[Path] = set()  # damaged read-only seed shards, not to be read again
 
-    def get(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(values, found): values[i] is the value of keys[i] where found[i]; elsewhere zero."""
-        values = np.zeros((len(keys), *self.record_dtype["value"].shape), dtype=self.record_dtype["value"].base)
+    def get(self, keys: np.ndarray, *, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(values, found): values[i] is the value of keys[i] where found[i]; elsewhere zero.
+
+        `out` (N, *shape), e.g. a disk-backed scratch array, receives the values instead of a new array (rows
+        not found are left as they are); memory then stays O(N) for the keys, whatever the values' size.
+        """
+        values = self._empty(len(keys)) if out is None else out
         found = np.zeros(len(keys), dtype=bool)
         if self.folder is None or len(keys) == 0:
             return values, found
@@ -127,10 +140,9 @@ class CacheTable:
                 return values, found
             position = np.searchsorted(self._sorted_keys, keys).clip(max=len(self._sorted_keys) - 1)
             found = self._sorted_keys[position] == keys
-            for number, name in enumerate(self._shard_order):
-                hit = found & (self._locations[position, 0] == number)
-                if hit.any():
-                    values[hit] = self._shards[name]["value"][self._locations[position[hit], 1]]
+            hits = np.flatnonzero(found)
+            lost = self._gather(values, hits, self._locations[position[hits]])
+        found[hits[lost]] = False
         return values, found
 
     def put(self, keys: np.ndarray, values: np.ndarray) -> str | None:
@@ -140,19 +152,17 @@ class CacheTable:
         records = np.empty(len(keys), dtype=self.record_dtype)
         records["key"] = keys
         records["value"] = values
-        buffer = io.BytesIO()
-        np.save(buffer, records, allow_pickle=False)
-        data = buffer.getvalue()
-        name = file_digest(data)
         with self._lock:
             self.folder.mkdir(parents=True, exist_ok=True)
             params_file = self.folder / "params.json"
             if not params_file.exists():
                 write_bytes_atomic(params_file, json.dumps(self._description, indent=2).encode())
-            path = self.folder / f"{name}.npy"
-            if not path.exists():
-                write_bytes_atomic(path, data)
-            self._add_shard(name, records)
+        name, path = _write_shard(self.folder, records)
+        with self._lock:
+            if name not in self._shards:
+                self._shards[name] = _Shard(path, records["key"].copy(), _stamp(path), removable=True)
+                self._shard_order.append(name)
+                self._index_last()
         return name
 
     def compact(self) -> None:
@@ -161,76 +171,175 @@ class CacheTable:
             return
         with self._lock:
             self._refresh()
-            own = [name for name in self._shard_order if (self.folder / f"{name}.npy").exists()]
+            own = [name for name in self._shard_order if self._shards[name].removable]
             if len(own) < 2:
                 return
-            records = np.concatenate([self._shards[name] for name in own])
+            records = np.concatenate([np.load(self._shards[name].path, allow_pickle=False) for name in own])
             _, first = np.unique(records["key"], return_index=True)
             merged = records[np.sort(first)]
         kept = self.put(merged["key"], merged["value"])
         with self._lock:
             for name in own:
-                if name == kept:
-                    continue
-                (self.folder / f"{name}.npy").unlink(missing_ok=True)
-                del self._shards[name]
-                self._shard_order.remove(name)
+                if name != kept:
+                    self._shards[name].path.unlink(missing_ok=True)
+                    self._forget(name)
             self._reindex()
 
+    def _empty(self, n: int) -> np.ndarray:
+        value = self.record_dtype["value"]
+        return np.zeros((n, *value.shape), dtype=value.base)
+
+    def _gather(self, values: np.ndarray, hits: np.ndarray, locations: np.ndarray) -> np.ndarray:
+        """Copy the values at locations (len(hits), 2) into values[hits], shard by shard, rows in file order.
+
+        Returns (len(hits),) bool: True where the shard could not be read any more (then forgotten).
+        """
+        lost = np.zeros(len(hits), dtype=bool)
+        order = np.lexsort((locations[:, 1], locations[:, 0]))
+        groups = np.split(order, np.flatnonzero(np.diff(locations[order, 0])) + 1) if len(order) else []
+        rows_per_read = max(1, READ_BYTES // max(1, self.record_dtype.itemsize))
+        names = list(self._shard_order)  # shard numbers of the index, even if one is forgotten meanwhile
+        for group in groups:
+            records = self._open(names[locations[group[0], 0]])
+            if records is None:
+                lost[group] = True
+                continue
+            for start in range(0, len(group), rows_per_read):
+                part = group[start : start + rows_per_read]
+                values[hits[part]] = records["value"][locations[part, 1]]
+            del records  # unmapped: the values read leave this process's memory
+            release(values)
+        if lost.any():
+            self._reindex()
+        return lost
+
     def _refresh(self) -> None:
-        """Load shards written since the last look (by this or another process), and seed shards."""
+        """Index shards written since the last look (by this or another process), and seed shards."""
         added = False
         for folder in [self.folder, *self.seed_folders]:
             for path in sorted(folder.glob("*.npy")) if folder.is_dir() else []:
                 if path.stem in self._shards or path in self._rejected:
                     continue
-                records = self._read_shard(path, removable=folder == self.folder)
-                if records is not None:
-                    self._shards[path.stem] = records
+                shard = self._check_shard(path, removable=folder == self.folder)
+                if shard is not None:
+                    self._shards[path.stem] = shard
                     self._shard_order.append(path.stem)
                     added = True
         if added:
             self._reindex()
 
-    def _read_shard(self, path: Path, removable: bool = True) -> np.ndarray | None:
-        """The shard's records, or None (with a warning, and the file removed if ours) if it is damaged."""
+    def _check_shard(self, path: Path, removable: bool = True) -> _Shard | None:
+        """The shard's keys after a streamed checksum, or None (with a warning, and the file removed if ours)."""
         try:
-            data = path.read_bytes()
+            stamp = _stamp(path)
+            problem = None if file_sha256(path) == path.stem else "its checksum does not match (damaged or truncated)"
+            records = None if problem else np.load(path, mmap_mode="r", allow_pickle=False)
         except OSError as e:
             log.warning("cache shard %s cannot be read (%s); its values will be recomputed", path, e)
             return None
-        problem = None
-        if file_digest(data) != path.stem:
-            problem = "its checksum does not match (damaged or truncated)"
-        else:
-            try:
-                records = np.load(io.BytesIO(data), allow_pickle=False)
-                if records.dtype != self.record_dtype:
-                    problem = f"it holds {records.dtype}, expected {self.record_dtype} (an older format)"
-            except ValueError as e:
-                problem = f"it is not a valid array file ({e})"
+        except ValueError as e:
+            records, problem = None, f"it is not a valid array file ({e})"
+        if records is not None and records.dtype != self.record_dtype:
+            problem = f"it holds {records.dtype}, expected {self.record_dtype} (an older format)"
         if problem:
-            log.warning("cache shard %s is unusable: %s; its values will be recomputed", path, problem)
-            if removable:
-                path.unlink(missing_ok=True)
-            else:
-                self._rejected.add(path)
+            self._reject(path, removable, problem)
             return None
-        return records
+        return _Shard(path, np.array(records["key"]), stamp, removable)
 
-    def _add_shard(self, name: str, records: np.ndarray) -> None:
-        if name not in self._shards:
-            self._shards[name] = records
-            self._shard_order.append(name)
-            self._reindex()
+    def _open(self, name: str) -> np.ndarray | None:
+        """The shard's records, memory-mapped; checked again if the file changed; None if it is unusable now."""
+        shard = self._shards[name]
+        try:
+            if _stamp(shard.path) != shard.stamp:
+                checked = self._check_shard(shard.path, shard.removable)
+                if checked is None:
+                    self._forget(name)
+                    return None
+                self._shards[name] = checked
+            return np.load(shard.path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as e:
+            log.warning("cache shard %s cannot be read (%s); its values will be recomputed", shard.path, e)
+            self._forget(name)
+            return None
+
+    def _reject(self, path: Path, removable: bool, problem: str) -> None:
+        log.warning("cache shard %s is unusable: %s; its values will be recomputed", path, problem)
+        if removable:
+            path.unlink(missing_ok=True)
+        else:
+            self._rejected.add(path)
+
+    def _forget(self, name: str) -> None:
+        """Drop a shard from the index (call `_reindex` after)."""
+        if self._shards.pop(name, None) is not None:
+            self._shard_order.remove(name)
 
     def _reindex(self) -> None:
         if not self._shard_order:
             self._sorted_keys, self._locations = np.empty(0, dtype=KEY_DTYPE), np.empty((0, 2), dtype=np.int64)
             return
-        keys = [self._shards[name]["key"] for name in self._shard_order]
+        keys = [self._shards[name].keys for name in self._shard_order]
         locations = [np.stack([np.full(len(k), number), np.arange(len(k))], axis=1) for number, k in enumerate(keys)]
         all_keys = np.concatenate(keys)
         order = np.argsort(all_keys, kind="stable")
         self._sorted_keys = all_keys[order]
         self._locations = np.concatenate(locations)[order]
+
+    def _index_last(self) -> None:
+        """Merge the newest shard's keys into the index, after equal keys of older shards (as `_reindex` would)."""
+        number = len(self._shard_order) - 1
+        keys = self._shards[self._shard_order[number]].keys
+        order = np.argsort(keys, kind="stable")
+        at = np.searchsorted(self._sorted_keys, keys[order], side="right")
+        self._sorted_keys = np.insert(self._sorted_keys, at, keys[order])
+        self._locations = np.insert(self._locations, at, np.stack([np.full(len(keys), number), order], axis=1), axis=0)
+
+
+@dataclass(frozen=True)
+class _Shard:
+    """A checked shard file: its keys in file order, and (size, mtime) when its checksum was verified."""
+
+    path: Path
+    keys: np.ndarray
+    stamp: tuple[int, int]
+    removable: bool  # ours (removed if damaged), not a read-only seed
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+class _HashingWriter:
+    """A file-like object for np.save: writes to `file` and hashes what it writes."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file = file
+        self.digest = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        return self.file.write(data)
+
+
+def _write_shard(folder: Path, records: np.ndarray) -> tuple[str, Path]:
+    """Write records as `<sha256 of the file>.npy` in folder, through a temporary file renamed when complete.
+
+    The bytes are hashed as they are written (np.save writes large arrays in pieces), so no copy of the file
+    is held in memory. Returns (name, path); a shard with the same bytes already there is kept.
+    """
+    fd, name = tempfile.mkstemp(prefix=".shard-", suffix=".tmp", dir=folder)
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            writer = _HashingWriter(f)
+            np.save(writer, records, allow_pickle=False)
+            f.flush()
+            os.fsync(f.fileno())
+        digest = writer.digest.hexdigest()
+        path = folder / f"{digest}.npy"
+        if not path.exists():
+            os.replace(tmp, path)
+        return digest, path
+    finally:
+        tmp.unlink(missing_ok=True)

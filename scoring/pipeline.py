@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from scoring.native import gzip_pair_sizes, gzip_sizes
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
 from scoring.runner import compute_cached
+from scoring.spill import memory_budget, scratch_array, spill_folder
 
 PAIRS_PER_CHUNK = 4096
 """About this many x⊕t compressions per chunk: ~0.1 s of work, so cancelling is quick."""
@@ -222,20 +224,61 @@ def run_rds(
     cache: Cache | None = None,
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    memory_budget_bytes: int | None = None,
 ) -> RdsResult:
     """RDS+ scores (N,), ranks (N,) and nearest targets (N,) of the pool against the targets.
 
     `task_ids` (M,) groups the targets into tasks for the round-robin (None: each target is its own task).
     Embeddings are cached per text, so a new target set, k or selection rule embeds only what is new; the
     model is not loaded when everything is cached. Progress is reported in texts embedded (targets + pool).
+    A pool larger than memory is scored out of core: see `embedding_matrix` and `rds.select` for how
+    `memory_budget_bytes` (default `spill.memory_budget()`) is spent and where scratch files go.
     """
     if not targets:
         raise ValueError("RDS+ needs at least one target text")
     if task_ids is not None and len(task_ids) != len(targets):
         raise ValueError(f"task_ids has {len(task_ids)} entries for {len(targets)} targets")
-    vectors = embed_texts([*targets, *pool], params, cache=cache, on_progress=on_progress, cancel=cancel)
+    cache = cache or Cache(None)
+    budget = memory_budget(memory_budget_bytes)
     tasks = None if task_ids is None else rds.task_numbers(task_ids)
-    return rds.select(vectors[len(targets) :], vectors[: len(targets)], params.selection, tasks)
+    texts = [*targets, *pool]
+    with embedding_matrix(
+        texts, params, cache=cache, on_progress=on_progress, cancel=cancel, memory_budget_bytes=budget
+    ) as vectors:
+        target_vectors = np.array(vectors[: len(targets)])
+        return rds.select(
+            vectors[len(targets) :],
+            target_vectors,
+            params.selection,
+            tasks,
+            memory_budget_bytes=budget,
+            spill_dir=spill_folder(cache.root),
+        )
+
+
+@contextlib.contextmanager
+def embedding_matrix(
+    texts: Sequence[str],
+    params: RdsParams = RdsParams(),
+    *,
+    cache: Cache | None = None,
+    on_progress: ProgressFn | None = None,
+    cancel: threading.Event | None = None,
+    memory_budget_bytes: int | None = None,
+) -> Iterator[np.ndarray]:
+    """(N, d) float32 embeddings of `texts`: in RAM if they take at most half the memory budget, else on disk.
+
+    On disk, they are assembled (from the cache, and as they are computed) into a scratch `.npy` memmap in
+    `spill_folder(cache.root)` (`<cache>/v1/tmp/`, or `$TMPDIR` without a cache), deleted when the block ends;
+    memory stays O(N) for the keys. Example: `with embedding_matrix(texts, params) as vectors: vectors[:10]`.
+    """
+    cache = cache or Cache(None)
+    dim = model_spec(params, cache).dim
+    if 4 * len(texts) * dim <= memory_budget(memory_budget_bytes) // 2:
+        yield embed_texts(texts, params, cache=cache, on_progress=on_progress, cancel=cancel)
+        return
+    with scratch_array((len(texts), dim), np.float32, spill_folder(cache.root)) as out:
+        yield embed_texts(texts, params, cache=cache, on_progress=on_progress, cancel=cancel, out=out)
 
 
 def embed_texts(
@@ -245,12 +288,14 @@ def embed_texts(
     cache: Cache | None = None,
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """(N, d) float32 RDS+ embeddings (unit rows; zero for empty texts), through the cache.
 
     Cached per (model identity, pooling, max length, precision, text sha256); when every text is cached the
     model is not loaded. The texts to embed are sorted by token count, longest first, and cut into batches of
     `batch_size`, so a batch wastes little on padding, memory peaks at once and the ETA errs on the safe side.
+    `out` (N, d), zero-filled (e.g. `spill.scratch_array`), receives the embeddings and is returned.
     """
     cache = cache or Cache(None)
     spec = model_spec(params, cache)
@@ -258,7 +303,7 @@ def embed_texts(
     table = cache.table("rds-embedding", embedding_settings(spec, params, device.dtype), np.float32, (spec.dim,))
     counter = ProgressCounter(len(texts), on_progress)
     keys = text_keys(texts)
-    values, found = table.get(keys)
+    values, found = table.get(keys, out=out)
     if found.all():
         counter.advance(len(texts))
         return values
@@ -283,6 +328,8 @@ def embed_texts(
         order=-tokens,
         advance=counter.advance,
         cancel=cancel,
+        out=values,
+        found=found,
     )
 
 

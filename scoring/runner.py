@@ -18,8 +18,13 @@ import numpy as np
 
 from scoring.cache import CacheTable
 from scoring.errors import Cancelled
+from scoring.spill import release
 
 CHECKPOINT_ENV = "SCORING_CHECKPOINT_SECONDS"
+FLUSH_BYTES = 4 << 20
+"""Finished values are written to the cache once this many bytes wait, so the buffer stays small."""
+COPY_BYTES = 16 << 20
+"""Values of duplicate texts are copied this many bytes at a time."""
 
 ChunkFn = Callable[[np.ndarray], np.ndarray]
 """Values for the texts at some indices: (n,) int64 -> (n, ...) array."""
@@ -36,13 +41,22 @@ def compute_cached(
     advance: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
     flush_seconds: float | None = None,
+    out: np.ndarray | None = None,
+    found: np.ndarray | None = None,
 ) -> np.ndarray:
     """Values for all `keys` (N,): cached ones read, the rest computed once per distinct key.
 
     `order` (N,) sorts the work (e.g. by text length); `advance(n)` reports n more texts done; `cancel`
-    stops the work between chunks with `Cancelled`.
+    stops the work between chunks with `Cancelled`. `out` (N, ...) receives the values (e.g. a disk-backed
+    scratch array; memory then stays O(N) for the keys); with `found` (N,) bool, `out` already holds the
+    cached values where found and the cache is not read again.
     """
-    values, found = table.get(keys)
+    if found is None:
+        values, found = table.get(keys, out=out)
+    elif out is None:
+        raise ValueError("`found` describes what `out` holds: give both")
+    else:
+        values = out
     missing = np.flatnonzero(~found)
     if advance is not None and len(keys) > len(missing):
         advance(len(keys) - len(missing))
@@ -58,13 +72,24 @@ def compute_cached(
     try:
         for chunk, chunk_values in _map_chunks(chunks, lambda c: compute(todo[c]), workers, cancel):
             values[todo[chunk]] = chunk_values
-            store.add(keys[todo[chunk]], chunk_values)
+            if store.add(keys[todo[chunk]], chunk_values):
+                release(values)
             if advance is not None:
                 advance(int(weight[chunk].sum()))
     finally:
         store.flush()
-    values[missing] = values[todo[inverse]]
+    _copy_rows(values, missing, todo[inverse])
     return values
+
+
+def _copy_rows(values: np.ndarray, to: np.ndarray, source: np.ndarray) -> None:
+    """values[to] = values[source] where they differ (duplicate texts), COPY_BYTES at a time."""
+    differ = to != source
+    to, source = to[differ], source[differ]
+    rows = max(1, COPY_BYTES // max(1, values[:1].nbytes))
+    for start in range(0, len(to), rows):
+        values[to[start : start + rows]] = values[source[start : start + rows]]
+    release(values)
 
 
 def _map_chunks(
@@ -98,23 +123,28 @@ def _check(cancel: threading.Event | None) -> None:
 
 
 class _Store:
-    """Buffers finished values and writes them to the cache at most every `seconds`."""
+    """Buffers finished values and writes them to the cache every `seconds`, or sooner past FLUSH_BYTES."""
 
     def __init__(self, table: CacheTable, seconds: float) -> None:
         self.table = table
         self.seconds = seconds
         self.keys: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
+        self.bytes = 0
         self.last = time.monotonic()
 
-    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+    def add(self, keys: np.ndarray, values: np.ndarray) -> bool:
+        """Buffer values; True if they were all written now."""
         self.keys.append(keys)
         self.values.append(values)
-        if time.monotonic() - self.last >= self.seconds:
+        self.bytes += values.nbytes
+        if self.bytes >= FLUSH_BYTES or time.monotonic() - self.last >= self.seconds:
             self.flush()
+            return True
+        return False
 
     def flush(self) -> None:
         if self.keys:
             self.table.put(np.concatenate(self.keys), np.concatenate(self.values))
-            self.keys, self.values = [], []
+            self.keys, self.values, self.bytes = [], [], 0
         self.last = time.monotonic()
