@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --quiet --disable-pip-version-check
 
-.PHONY: run test check lint format install install-dev native browser bench sample-data audit clean help
+.PHONY: run test check lint format install install-dev install-ray native browser bench sample-data audit clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,7 +27,9 @@ format:  ## apply ruff's fixes and formatting
 
 install: $(VENV)/.runtime native  ## create .venv and install the runtime dependencies and bundled models
 
-install-dev: $(VENV)/.dev native  ## install runtime + test dependencies
+install-dev: $(VENV)/.dev native  ## install runtime + test dependencies + the optional Ray engine
+
+install-ray: $(VENV)/.ray  ## install runtime + the optional Ray engine (`--engine ray`)
 
 $(PY):
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
@@ -39,7 +41,11 @@ $(VENV)/.runtime: requirements.txt requirements-models.txt | $(PY)
 	$(PIP) install --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+$(VENV)/.ray: $(VENV)/.runtime requirements-ray.txt
+	$(PIP) install -r requirements-ray.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime $(VENV)/.ray requirements-dev.txt
 	$(PIP) install -r requirements-dev.txt
 	touch $@
 

@@ -25,7 +25,7 @@ from scoring.errors import Cancelled, InputError, OptionError, ScoringError
 from scoring.export import selection_mask
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
-from scoring.models import DEFAULT_MODEL, ModelSpec, default_device
+from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device
 from scoring.pipeline import (
     RdsParams,
     ZipfitParams,
@@ -109,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
         "task score being its max over that task's targets",
     )
     _add_common(score)
+    _add_engine_options(score)
     score.set_defaults(run=_score)
 
     embed = commands.add_parser("embed", help="write the RDS+ embeddings of a file's texts (.parquet or .npy)")
@@ -124,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(embed)
     embed.add_argument("--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or ./cache)")
     embed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _add_engine_options(embed)
     embed.set_defaults(run=_embed)
 
     select = commands.add_parser("select", help="write the records a method selected, with their original columns")
@@ -171,6 +173,22 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, metavar="N", help="threads for ZIP-FIT (default: every core)")
     parser.add_argument("--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or ./cache)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+
+
+def _add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="where the work runs: local (default; threads on this machine) or ray (ZIP-FIT shards and RDS+ "
+        "embedding on a Ray cluster, same scores; needs `pip install -r requirements-ray.txt`)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="with --engine ray: the address of a running Ray cluster (e.g. auto, HOST:6379, ray://HOST:10001); "
+        "default: a local Ray cluster on --workers (default: every) cores, shut down at the end",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -230,8 +248,11 @@ def _score(args: argparse.Namespace) -> None:
     for name in (args.pool, args.targets):
         if Path(name).resolve() == out.resolve():
             raise OptionError("--out", f"{args.out!r} is an input file; write the results elsewhere")
+    if args.engine == "ray" and zipfit_params is not None and args.zipfit_mode == "fast":
+        raise OptionError("--zipfit-mode", "fast runs on the local engine only; use exact with --engine ray")
     cache = _cache(args)
     spec = None if rds_params is None else model_spec(rds_params, cache)  # fails now, not after loading the data
+    engine = _engine(args)  # and so does a missing Ray
     pool = _load("pool", args.pool, args.text_field)
     targets = _load("targets", args.targets, args.text_field)
     if args.k is not None:
@@ -240,24 +261,56 @@ def _score(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     columns: dict[str, np.ndarray] = {}
     metadata: dict[str, Any] = {"version": __version__, "pool": _identity(pool), "targets": _identity(targets)}
-    if zipfit_params is not None:
-        if args.zipfit_mode == "fast":
-            result = run_zipfit_fast(pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers)
-        else:
-            with _progress_bar("ZIP-FIT", "pair") as progress:
-                result = run_zipfit(
-                    pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers, on_progress=progress
-                )
-        ranks = ranks_descending(result.score)
-        columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
-        metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode)
-    if rds_params is not None and spec is not None:
-        columns.update(_score_rds(pool, targets, rds_params, args, cache))
-        metadata["rds"] = _rds_metadata(rds_params, spec, args.task_field)
+    with engine:
+        if zipfit_params is not None:
+            if args.zipfit_mode == "fast":
+                result = run_zipfit_fast(pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers)
+            else:
+                with _progress_bar("ZIP-FIT", "pair") as progress:
+                    result = engine.run_zipfit(
+                        pool.texts,
+                        targets.texts,
+                        zipfit_params,
+                        cache=cache,
+                        workers=args.workers,
+                        on_progress=progress,
+                    )
+            ranks = ranks_descending(result.score)
+            columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
+            metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode)
+        if rds_params is not None and spec is not None:
+            columns.update(_score_rds(pool, targets, rds_params, args, cache, engine))
+            metadata["rds"] = _rds_metadata(rds_params, spec, args.task_field, engine.device())
     metadata["k"] = args.k
     write_parquet(results_table(pool, columns, metadata), out)
     seconds = time.perf_counter() - started
     log.info("scored %d records against %d targets in %.1f s; wrote %s", len(pool), len(targets), seconds, out)
+
+
+class _LocalEngine:
+    """The local engine: scoring.pipeline on this machine (scoring.ray_engine.RayEngine has the same methods)."""
+
+    run_zipfit = staticmethod(run_zipfit)
+    run_rds = staticmethod(run_rds)
+    embed_texts = staticmethod(embed_texts)
+    device = staticmethod(default_device)
+
+    def __enter__(self) -> _LocalEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def _engine(args: argparse.Namespace) -> Any:
+    """The engine for `--engine`, to use in a `with` block; OptionError now if Ray is asked for but missing."""
+    if args.engine == "local":
+        if args.ray_address is not None:
+            raise OptionError("--ray-address", "needs --engine ray")
+        return _LocalEngine()
+    from scoring.ray_engine import RayEngine  # imports Ray: never for the local engine
+
+    return RayEngine(args.ray_address, getattr(args, "workers", None))
 
 
 def _cache(args: argparse.Namespace) -> Cache:
@@ -269,18 +322,17 @@ def _rds_params(args: argparse.Namespace) -> RdsParams:
 
 
 def _score_rds(
-    pool: Dataset, targets: Dataset, params: RdsParams, args: argparse.Namespace, cache: Cache
+    pool: Dataset, targets: Dataset, params: RdsParams, args: argparse.Namespace, cache: Cache, engine: Any
 ) -> dict[str, np.ndarray]:
     task_ids = None if args.task_field is None else _task_ids(targets, args.task_field)
     if task_ids is not None:
         log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
     with _progress_bar("RDS+ embedding", "text") as progress:
-        result = run_rds(pool.texts, targets.texts, params, task_ids=task_ids, cache=cache, on_progress=progress)
+        result = engine.run_rds(pool.texts, targets.texts, params, task_ids=task_ids, cache=cache, on_progress=progress)
     return method_columns("rds", result.score, result.rank, result.nearest_target, args.k)
 
 
-def _rds_metadata(params: RdsParams, spec: ModelSpec, task_field: str | None) -> dict[str, Any]:
-    device = default_device()
+def _rds_metadata(params: RdsParams, spec: ModelSpec, task_field: str | None, device: Device) -> dict[str, Any]:
     settings = embedding_settings(spec, params, device.dtype)
     return {
         "model_name": params.model,
@@ -353,15 +405,17 @@ def _embed(args: argparse.Namespace) -> None:
         raise OptionError("--out", f"{args.out!r} is the input file; write the embeddings elsewhere")
     cache = _cache(args)
     spec = model_spec(params, cache)
+    engine = _engine(args)
     data = _load("input", args.input, args.text_field)
     started = time.perf_counter()
-    with _progress_bar("RDS+ embedding", "text") as progress:
-        vectors = embed_texts(data.texts, params, cache=cache, on_progress=progress)
+    with engine, _progress_bar("RDS+ embedding", "text") as progress:
+        vectors = engine.embed_texts(data.texts, params, cache=cache, on_progress=progress)
+        device = engine.device()
     if out.suffix.lower() == ".npy":
         with atomic_path(out) as tmp, open(tmp, "wb") as f:
             np.save(f, vectors, allow_pickle=False)
     else:
-        settings = embedding_settings(spec, params, default_device().dtype)
+        settings = embedding_settings(spec, params, device.dtype)
         metadata = {"version": __version__, "input": _identity(data), "rds": {"model_label": spec.label, **settings}}
         write_parquet(_embedding_table(vectors, text_keys(data.texts), metadata), out)
     seconds = time.perf_counter() - started

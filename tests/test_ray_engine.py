@@ -1,0 +1,117 @@
+"""The Ray engine on a local Ray cluster of 2 CPUs: the same scores and ranks as the local engine, the same cache
+entries, and clear errors for a bad `--ray-address` or a combination it does not run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import ray
+
+from scoring import pipeline
+from scoring.cache import Cache
+from scoring.cli import main
+from scoring.loading import load_dataset
+from scoring.pipeline import RdsParams, ZipfitParams, embed_texts, run_rds, run_zipfit
+from scoring.ranking import ranks_descending
+from scoring.ray_engine import RayEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[None]:
+    """One local Ray cluster of 2 CPUs for the module; RayEngine uses it as it is and leaves it running."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def texts() -> tuple[list[str], list[str]]:
+    """300 sample-pool texts (with a duplicate and an empty text) and 12 HumanEval targets."""
+    pool = load_dataset(SAMPLE / "pool.jsonl").texts[:298]
+    targets = load_dataset(SAMPLE / "targets_humaneval.jsonl").texts[:12]
+    return [*pool, pool[5], ""], targets
+
+
+def test_zipfit_on_ray_equals_the_local_engine_and_fills_the_same_cache(cluster, texts, tmp_path, monkeypatch):
+    pool, targets = texts
+    local = run_zipfit(pool, targets, ZipfitParams(level=6), cache=Cache(None))
+    cache = Cache(tmp_path / "cache")
+    done = []
+    with RayEngine() as engine:
+        remote = engine.run_zipfit(
+            pool, targets, ZipfitParams(level=6), cache=cache, on_progress=lambda *p: done.append(p)
+        )
+    np.testing.assert_array_equal(remote.score, local.score)  # the same integers go into the same formula
+    np.testing.assert_array_equal(remote.nearest_target, local.nearest_target)
+    np.testing.assert_array_equal(ranks_descending(remote.score), ranks_descending(local.score))
+    assert done[-1] == (len(pool) * len(targets),) * 2  # progress reached the end
+
+    def fail(*_):
+        raise AssertionError("the local engine recomputed what the Ray engine cached")
+
+    monkeypatch.setattr(pipeline, "gzip_pair_sizes", lambda level: fail)
+    monkeypatch.setattr(pipeline.zipfit, "joint_sizes", fail)
+    again = run_zipfit(pool, targets, ZipfitParams(level=6), cache=Cache(tmp_path / "cache"))
+    np.testing.assert_array_equal(again.score, local.score)
+
+
+def test_rds_on_ray_equals_the_local_engine(cluster, texts, tmp_path):
+    pool, targets = texts[0][:60], texts[1][:5]
+    params = RdsParams(model="minilm", max_length=128, batch_size=8)
+    local = run_rds(pool, targets, params, cache=Cache(None))
+    cache = Cache(tmp_path / "cache")
+    with RayEngine() as engine:
+        remote = engine.run_rds(pool, targets, params, cache=cache)
+    np.testing.assert_allclose(remote.score, local.score, atol=1e-5)  # batches differ: float rounding only
+    np.testing.assert_array_equal(remote.rank, local.rank)
+    np.testing.assert_array_equal(remote.nearest_target, local.nearest_target)
+    cached = embed_texts([*targets, *pool], params, cache=cache)  # the model is not needed: all in the cache
+    np.testing.assert_allclose(cached, embed_texts([*targets, *pool], params, cache=Cache(None)), atol=1e-5)
+
+
+def test_cli_engine_ray_writes_what_the_local_engine_writes(tmp_path):
+    pool = tmp_path / "pool.jsonl"
+    rows = [json.loads(line) for line in (SAMPLE / "pool.jsonl").open(encoding="utf-8")][:150]
+    pool.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    targets = SAMPLE / "targets_translation.jsonl"
+    outs = {}
+    for engine in ("local", "ray"):
+        outs[engine] = tmp_path / f"{engine}.parquet"
+        args = ["score", "--pool", pool, "--targets", targets, "--method", "zipfit", "--k", "15", "--workers", "2"]
+        command = [sys.executable, "-m", "scoring", *map(str, args), "--engine", engine, "--out", outs[engine]]
+        command += ["--cache-dir", str(tmp_path / f"cache-{engine}")]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+        assert done.returncode == 0, done.stderr
+        assert "Traceback" not in done.stderr
+    local, remote = (pq.read_table(outs[e]).to_pandas() for e in ("local", "ray"))
+    columns = ["pool_index", "zipfit_score", "zipfit_rank", "zipfit_nearest_target", "zipfit_selected"]
+    assert remote[columns].equals(local[columns])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--engine", "ray", "--ray-address", "127.0.0.1:1"], "--ray-address: nothing answers at 127.0.0.1:1"),
+        (["--ray-address", "127.0.0.1:6379"], "--ray-address: needs --engine ray"),
+        (["--engine", "ray", "--zipfit-mode", "fast"], "--zipfit-mode: fast runs on the local engine only"),
+    ],
+)
+def test_bad_engine_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, extra, message):
+    out = tmp_path / "out.parquet"
+    args = ["score", "--pool", str(SAMPLE / "targets_translation.jsonl"), "--method", "zipfit", "--out", str(out)]
+    status = main([*args, "--targets", str(SAMPLE / "targets_humaneval.jsonl"), "--no-cache", *extra])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"error: {message}" in err
+    assert "Traceback" not in err
+    assert not out.exists()
