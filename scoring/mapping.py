@@ -96,13 +96,20 @@ def cached_umap_2d(
 
 
 def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:
-    """Project centred vectors on their top `dims` principal axes (fitted on at most 20k rows)."""
+    """Project centred vectors (N, d) on their top `dims` principal axes (fitted on at most 20k rows): (N, dims).
+
+    The axes are the top eigenvectors of the (d, d) covariance, in float64: a second for 20k × 576 where an
+    SVD of the rows took 2-12 s on 2 busy cores. Each axis's largest component is made positive (stable signs).
+    """
     centred = vectors - vectors.mean(axis=0)
     if centred.shape[1] <= dims:
         return centred
     rows = np.random.default_rng(seed).choice(len(centred), size=min(len(centred), 20_000), replace=False)
-    _, _, axes = np.linalg.svd(centred[rows], full_matrices=False)
-    return centred @ axes[:dims].T
+    sample = centred[rows].astype(np.float64)
+    _, eigenvectors = np.linalg.eigh(sample.T @ sample)  # ascending eigenvalues
+    axes = eigenvectors[:, ::-1][:, :dims]
+    axes *= np.sign(axes[np.abs(axes).argmax(axis=0), np.arange(dims)])
+    return (centred @ axes.astype(np.float32)).astype(np.float32)
 
 
 def _pad_columns(values: np.ndarray, width: int) -> np.ndarray:
