@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +25,11 @@ from tests.fakes import use_fake_model
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
+# `streamlit run` puts the script's folder on sys.path once and for good. AppTest inserts it before every run and
+# removes it after, and a job thread importing a module at that moment can skip site-packages (the list shifts
+# under its iteration) and fail with ModuleNotFoundError. Start as `streamlit run` does.
+if str(ROOT / "dashboard") not in sys.path:
+    sys.path.insert(0, str(ROOT / "dashboard"))
 SAMPLE = ROOT / "sample_data"
 SMALL_POOL = [
     {"text": f"def function_{i}(x):\n    return x + {i}\n", "source": "code"}
@@ -176,6 +182,7 @@ def test_export_file_is_the_top_k_records_of_the_pool(app):
     app.sidebar.number_input(key="lens.k").set_value(5)
     app.switch_page("views/export.py")
     settle(app)
+    app.radio(key="lens.export.which").set_value("zipfit").run()
     manifest = json.loads(app.get("json")[0].proto.body)
     targets = load_dataset(SAMPLE / "targets_humaneval.jsonl").texts
     ranks = ranks_descending(run_zipfit([r["text"] for r in SMALL_POOL], targets).score)
