@@ -23,6 +23,7 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+        os.chmod(tmp, _mode_for(final))  # mkstemp makes 0600; give what open() would have given
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
@@ -32,3 +33,22 @@ def write_bytes_atomic(final: str | Path, data: bytes) -> None:
     """Write `data` to `final` atomically."""
     with atomic_path(final) as tmp:
         tmp.write_bytes(data)
+
+
+def _mode_for(final: Path) -> int:
+    """The permission bits `final` gets: those of the file it replaces, else 0o666 minus the umask."""
+    try:
+        return final.stat().st_mode & 0o777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it (os.umask would, for every thread); 0o022 if unknown."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022

@@ -241,8 +241,8 @@ def _score(args: argparse.Namespace) -> None:
     out = check_output_path(args.out, (".parquet",))
     if args.workers is not None and args.workers < 1:
         raise OptionError("--workers", f"{args.workers} is not a positive number of threads")
-    if args.k is not None and args.k < 1:
-        check_k(args.k, 1)
+    if args.k is not None and args.k < 1:  # before loading anything; the pool size is checked once it is known
+        raise OptionError("--k", f"{args.k} is not a positive number of records; use 1 or more (at most the pool size)")
     if args.task_field is not None and rds_params is None:
         log.warning("--task-field applies to RDS+ only; ZIP-FIT ignores it")
     for name in (args.pool, args.targets):

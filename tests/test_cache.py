@@ -127,6 +127,22 @@ def test_atomic_path_keeps_old_file_on_error(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 
 
+def test_atomic_files_get_the_mode_open_would_give_or_keep_the_replaced_files(tmp_path):
+    old_umask = os.umask(0o027)
+    try:
+        scoring.atomic.write_bytes_atomic(tmp_path / "new.txt", b"x")
+        plain = tmp_path / "plain.txt"
+        plain.write_bytes(b"x")  # what open() gives under this umask
+    finally:
+        os.umask(old_umask)
+    assert (tmp_path / "new.txt").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o640
+    kept = tmp_path / "kept.txt"
+    kept.write_bytes(b"old")
+    kept.chmod(0o604)
+    scoring.atomic.write_bytes_atomic(kept, b"new")
+    assert kept.stat().st_mode & 0o777 == 0o604
+
+
 def test_disabled_cache_reads_and_writes_nothing(tmp_path):
     table = Cache(None).table("lengths", {}, np.int64)
     table.put(text_keys(["a"]), np.array([1]))

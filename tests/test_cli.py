@@ -147,7 +147,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
         ({"targets_bytes": b'{"body": "x"}\n'}, ["targets.jsonl: has no text field", "fields found: body"]),
         ({"extra": ["--level", "0"]}, ["--level: 0 stores the text without compressing"]),
         ({"extra": ["--level", "42"]}, ["--level: 42 is out of range for gzip; use 1-9"]),
-        ({"extra": ["--k", "-3"]}, ["--k: -3 is not a positive number"]),
+        ({"extra": ["--k", "-3"]}, ["--k: -3 is not a positive number of records; use 1 or more"]),
         ({"extra": ["--k", "99"]}, ["--k: 99 is larger than the pool (4 records)"]),
         ({"extra": ["--level", "nine"]}, ["invalid int value: 'nine'"]),
         ({"extra": ["--compressor", "brotli"]}, ["invalid choice: 'brotli'"]),
