@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring.errors import OptionError
+
 MEMORY_BUDGET_ENV = "SCORING_MEMORY_BUDGET"
 FALLBACK_BUDGET = 4 << 30
 PREFIX = "scoring-spill-"
@@ -43,7 +45,10 @@ def memory_budget(value: int | None = None) -> int:
     if setting:
         match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT]?)", setting)
         if match is None:
-            raise ValueError(f"${MEMORY_BUDGET_ENV}={setting!r} is not a size such as 4G or 500M")
+            raise OptionError(
+                MEMORY_BUDGET_ENV,
+                f"{os.environ[MEMORY_BUDGET_ENV]!r} is not a size such as 4G or 500M; fix or unset it",
+            )
         return max(1, int(float(match[1]) * _UNITS[match[2]]))
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
