@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the script's folder
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.perf_counter()
 LOAD_SCRIPT = """
@@ -65,8 +67,8 @@ def main() -> None:
     versions = f"torch {torch.__version__}, transformers {transformers.__version__}"
     print(f"RDS+ embedding benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}")
     print(
-        f"machine: {_cpu()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}); {versions}, "
-        f"Python {platform.python_version()}; load average {_load()}"
+        f"machine: {cpu_model()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}); {versions}, "
+        f"Python {platform.python_version()}; load average {load_average()}"
     )
     print(
         f"texts: the first {len(texts)} of {pool.relative_to(ROOT)}, {sum(map(len, texts)) / len(texts):.0f} "
@@ -97,7 +99,7 @@ def main() -> None:
             print(f"{'':<8} max |ours - loop| over all {ours.size:,} values: {np.abs(ours - reference).max():.1e}")
     print(
         f"whole process (imports, loads, every run above): {time.perf_counter() - STARTED:.1f} s; "
-        f"load average {_load()}"
+        f"load average {load_average()}"
     )
 
 
@@ -148,20 +150,6 @@ def _row(model: str, run: str, seconds: float, count: int | None = None, loop: f
     rate = f"{count / seconds:8.2f}" if count else f"{'':>8}"
     ratio = f"{loop / seconds:7.2f}x" if loop else f"{'':>8}"
     print(f"{model:<8} {run:<44} {seconds:8.1f} {rate} {ratio}", flush=True)
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.perf_counter()
@@ -401,20 +402,6 @@ def _ints(text: str) -> list[int]:
     return [int(value.replace("_", "")) for value in text.split(",") if value.strip()]
 
 
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     sys.path.insert(0, str(ROOT))
     from scoring.progress import default_workers
@@ -447,9 +434,9 @@ def main() -> None:
     now = datetime.datetime.now(datetime.UTC)
     print(f"Peak memory benchmark{' (--quick sizes)' if args.quick else ''}, {now:%Y-%m-%d %H:%M UTC}")
     print(
-        f"machine: {_cpu()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}), "
+        f"machine: {cpu_model()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}), "
         f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / (1 << 30):.0f} GB RAM; "
-        f"Python {platform.python_version()}, numpy {np.__version__}; load average {_load()}"
+        f"Python {platform.python_version()}, numpy {np.__version__}; load average {load_average()}"
     )
     print(
         "each row: new processes, one at a time; s = whole-process wall seconds; RSS = kernel peak RSS of the "
@@ -461,7 +448,7 @@ def main() -> None:
             bench_zipfit(args, Path(tmp))
         if not args.skip_rds:
             bench_rds(args, Path(tmp))
-    print(f"\nwhole benchmark: {time.perf_counter() - STARTED:.0f} s; load average {_load()}")
+    print(f"\nwhole benchmark: {time.perf_counter() - STARTED:.0f} s; load average {load_average()}")
 
 
 if __name__ == "__main__":

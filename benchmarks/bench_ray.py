@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -49,8 +50,8 @@ def main() -> None:
     parser.add_argument("--skip-zipfit", action="store_true")
     args = parser.parse_args()
     print(f"Ray engine benchmark, {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M UTC}")
-    print(f"{platform.processor() or platform.machine()}, {args.workers} workers; Python {platform.python_version()}")
-    print(f"load average {_load()}\n")
+    print(f"{cpu_model()}, {args.workers} workers; Python {platform.python_version()}")
+    print(f"load average {load_average()}\n")
     print(f"{'work':<36} {'engine':<6} {'seconds':>8} {'rate':>18} {'per core':>16} {'local/ray':>9}")
     estimates = []
     with tempfile.TemporaryDirectory() as folder:
@@ -59,7 +60,7 @@ def main() -> None:
             estimates.append(_zipfit(tmp, args))
         for model in filter(None, args.models.split(",")):
             estimates.append(_embedding(tmp, model, args))
-    print(f"\nload average {_load()}")
+    print(f"\nload average {load_average()}")
     print(f"\nEstimate for a {POOL_RECORDS:,}-record pool (the Ray engine's marginal rate per core, scaled):")
     for line in estimates:
         print(f"  {line}")
@@ -153,10 +154,6 @@ def _row(work: str, engine: str, seconds: float, count: int, unit: str, workers:
 def _count(path: Path) -> int:
     with path.open(encoding="utf-8") as f:
         return sum(1 for line in f if line.strip())
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.perf_counter()
@@ -181,9 +182,9 @@ def main() -> None:
     now = datetime.datetime.now(datetime.UTC)
     print(f"UMAP time benchmark{' (--quick sizes)' if args.quick else ''}, {now:%Y-%m-%d %H:%M UTC}")
     print(
-        f"machine: {_cpu()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}); umap-learn "
+        f"machine: {cpu_model()}, {default_workers()} cores usable (os.cpu_count {os.cpu_count()}); umap-learn "
         f"{umap.__version__}, scikit-learn {sklearn.__version__}, numpy {np.__version__}, Python "
-        f"{platform.python_version()}; load average {_load()}"
+        f"{platform.python_version()}; load average {load_average()}"
     )
     print(
         f"ours: umap_2d, PCA to {params.pca_dims} dims, fit on ≤ {params.fit_sample:,} points, transform the rest "
@@ -249,7 +250,7 @@ def main() -> None:
         )
     else:
         print("ours at 100,000 points: not run (pass --points …,100000, the default without --quick)")
-    print(f"whole benchmark: {time.perf_counter() - STARTED:.0f} s; load average {_load()}")
+    print(f"whole benchmark: {time.perf_counter() - STARTED:.0f} s; load average {load_average()}")
 
 
 def _cells(run: Run | str) -> str:
@@ -258,20 +259,6 @@ def _cells(run: Run | str) -> str:
         return f"{text:>31}"
     flag = "!" if run.others > QUIET_OTHERS else " "
     return f"{run.wall:7.1f} {run.inside:7.1f} {run.rss / (1 << 20):7.0f} {run.others:5.2f}c{flag}"
-
-
-def _load() -> str:
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
