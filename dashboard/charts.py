@@ -45,7 +45,7 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
             mode="markers",
             name=f"{group} ({len(rows):,})",
             marker={"color": AGREEMENT_COLOURS[group], "size": 5, "opacity": 0.7},
-            customdata=_hover_data(rows),
+            customdata=_hover_data(rows, len(frame)),
             hovertemplate=_HOVER,
         )
     figure.update_layout(
@@ -71,7 +71,7 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
             mode="markers",
             name=name,
             marker={"color": colour, "size": 4, "opacity": 0.6},
-            customdata=_hover_data(rows),
+            customdata=_hover_data(rows, len(frame)),
             hovertemplate=_HOVER,
         )
     if len(target_lengths):
@@ -170,7 +170,7 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
             mode="markers",
             name="pool",
             marker={"color": values, "colorscale": "Viridis", "size": 5, "colorbar": {"title": escape(colour)}},
-            customdata=_hover_data(points),
+            customdata=_hover_data(points, len(points)),
             hovertemplate=_HOVER,
         )
     else:
@@ -187,7 +187,7 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
                 mode="markers",
                 name=f"{escape(str(group))} ({len(rows):,})",
                 marker=marker,
-                customdata=_hover_data(rows),
+                customdata=_hover_data(rows, len(points)),
                 hovertemplate=_HOVER,
             )
     figure.add_scattergl(
@@ -196,7 +196,7 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
         mode="markers",
         name=f"targets ({len(targets):,})",
         marker={"symbol": "star", "size": 13, "color": COLOURS["targets"], "line": {"width": 1, "color": "black"}},
-        customdata=_hover_data(targets),
+        customdata=_hover_data(targets, len(targets)),
         hovertemplate=_HOVER,
     )
     figure.update_layout(title="UMAP of the RDS+ embeddings", height=650, dragmode="lasso", **LAYOUT)
@@ -208,10 +208,17 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
 _HOVER = "<b>#%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>"
 
 
-def _hover_data(rows: pd.DataFrame) -> np.ndarray:
-    """(n, 2) of (index, escaped text snippet) for the hover template."""
+HOVER_CHARACTERS = 6_000_000
+"""Snippet characters per chart: 200 per point up to 30k points, fewer beyond (60 at 100k, never under 40), so a
+chart of a large pool stays a few MB instead of tens (every rerun sends it to the browser)."""
+
+
+def _hover_data(rows: pd.DataFrame, points: int) -> np.ndarray:
+    """(n, 2) of (index, escaped text snippet) for the hover template, for a chart of `points` points in all."""
+    limit = max(40, min(200, HOVER_CHARACTERS // max(points, 1)))
     index = rows.get("pool_index", rows.index)
-    return np.stack([index.astype(str).to_numpy(), np.array([hover(t) for t in rows["text"]], dtype=object)], axis=1)
+    snippets = np.array([hover(t, limit) for t in rows["text"]], dtype=object)
+    return np.stack([index.astype(str).to_numpy(), snippets], axis=1)
 
 
 def _bin_size(score: pd.Series) -> float:
