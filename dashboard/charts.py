@@ -5,6 +5,8 @@ Every text that comes from user data goes through `dashboard.text.hover`, so it 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -213,12 +215,24 @@ HOVER_CHARACTERS = 6_000_000
 chart of a large pool stays a few MB instead of tens (every rerun sends it to the browser)."""
 
 
+HOVER_COLUMN = "_hover"
+"""A frame column of escaped hover snippets (dashboard.work makes one), hidden from tables."""
+
+
+def hover_snippets(texts: Iterable[str], points: int) -> list[str]:
+    """Escaped hover snippets of `texts` for a chart of `points` points in all (shorter for more points).
+
+    A HOVER_COLUMN of these in a frame is used instead of computing them for every chart of it.
+    """
+    limit = max(40, min(200, HOVER_CHARACTERS // max(points, 1)))
+    return [hover(t, limit) for t in texts]
+
+
 def _hover_data(rows: pd.DataFrame, points: int) -> np.ndarray:
     """(n, 2) of (index, escaped text snippet) for the hover template, for a chart of `points` points in all."""
-    limit = max(40, min(200, HOVER_CHARACTERS // max(points, 1)))
     index = rows.get("pool_index", rows.index)
-    snippets = np.array([hover(t, limit) for t in rows["text"]], dtype=object)
-    return np.stack([index.astype(str).to_numpy(), snippets], axis=1)
+    snippets = rows[HOVER_COLUMN] if HOVER_COLUMN in rows else hover_snippets(rows["text"], points)
+    return np.stack([index.astype(str).to_numpy(), np.asarray(snippets, dtype=object)], axis=1)
 
 
 def _bin_size(score: pd.Series) -> float:

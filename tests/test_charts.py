@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -51,3 +53,24 @@ def test_snippets_shrink_for_large_pools_so_the_chart_stays_small():
     assert longest(small) >= 200
     assert longest(large) <= 60  # the ellipsis included
     assert len(large.to_json()) < 15e6
+
+
+def test_the_results_frame_carries_escaped_snippets_that_a_pool_column_cannot_replace():
+    """dashboard.work builds each hover snippet once per frame; a pool field named like that column loses."""
+    from dashboard import work
+    from dashboard.inputs import Inputs, Loaded
+    from scoring.loading import parse_dataset
+    from scoring.pipeline import RdsParams, ZipfitParams
+
+    rows = [{"text": f"<b>text {i}</b>", charts.HOVER_COLUMN: ["<i>a</i>", "<i>b</i>"][i % 2]} for i in range(6)]
+    data = "".join(json.dumps(row) + "\n" for row in rows)
+    pool = Loaded(parse_dataset(data.encode(), name="pool.jsonl"), np.zeros(6), "digest-of-the-test-pool", "test")
+    inputs = Inputs(pool, pool, None, None, 2, ZipfitParams(), "exact", RdsParams())
+    frame = work._frame(pool.digest, None, None, 2, inputs, None, None)
+
+    assert frame[charts.HOVER_COLUMN].tolist() == [f"&lt;b&gt;text {i}&lt;/b&gt;" for i in range(6)]
+    points, targets = map_frame(6, "unused")
+    figure = charts.embedding_map(
+        points.assign(**{charts.HOVER_COLUMN: frame[charts.HOVER_COLUMN]}), "agreement", targets
+    )
+    assert sorted(snippets(figure)[:-1]) == sorted(frame[charts.HOVER_COLUMN])  # the frame's, not made again
