@@ -74,3 +74,21 @@ def test_the_results_frame_carries_escaped_snippets_that_a_pool_column_cannot_re
         points.assign(**{charts.HOVER_COLUMN: frame[charts.HOVER_COLUMN]}), "agreement", targets
     )
     assert sorted(snippets(figure)[:-1]) == sorted(frame[charts.HOVER_COLUMN])  # the frame's, not made again
+
+
+def test_overlap_lines_of_a_large_pool_are_thinned_on_the_log_axis_with_exact_values():
+    from scoring.compare import overlap_curve
+
+    rng = np.random.default_rng(1)
+    rank_a, rank_b = rng.permutation(100_000), rng.permutation(100_000)
+    k, overlap, jaccard = overlap_curve(rank_a, rank_b)
+    figure = charts.overlap_lines(k, overlap, jaccard, 100)
+    shares, jaccards = figure.data[0], figure.data[1]
+    shown = np.asarray(shares.x)
+    assert len(shown) < 2_000
+    assert (shown[0], shown[-1]) == (1, 100_000)
+    assert np.array_equal(shown[:1000], np.arange(1, 1001))  # every k up to 1,000
+    assert np.allclose(shares.y, overlap[shown - 1] / shown)
+    assert np.allclose(jaccards.y, jaccard[shown - 1])
+    small = charts.overlap_lines(*overlap_curve(rng.permutation(50), rng.permutation(50)), 5)
+    assert len(small.data[0].x) == 50  # a small pool: every k
