@@ -9,7 +9,8 @@ with `python -m scoring embed`, so the app reads them: embedding 100k texts take
 cores the first time, and nothing on later runs. Then, for each pool, the app (its own server) uploads the
 file with the HumanEval targets and MiniLM chosen, waits for both methods (ZIP-FIT is computed unless cached
 by an earlier run), opens the Map (UMAP computed, or cached), goes back to Scores, opens the Map again and
-each other view; every step is timed until text that only its view shows, below its charts, is visible.
+each other view, then switches between views for --rounds rounds (median and slowest printed); every step is
+timed until text that only its view shows, below its charts, is visible.
 Needs Debian's chromium (`make browser`).
 """
 
@@ -21,6 +22,7 @@ import datetime as dt
 import os
 import platform
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,13 +37,15 @@ from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, serve
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_MS = 3_600_000
 VIEW_MARKERS = {
-    "Scores": "Length",
+    "Scores": "Each box spans the middle half of the lengths, with the median as a line and the mean dashed.",
     "Map": "Draw a box or lasso around points to list their records here. Targets are the green stars.",
     "Side by side": "Why was it picked?",
     "Overlap": "Jaccard at k",
     "Export": "Download the manifest (JSON)",
 }
 """Text that only each view shows (exactly), below its charts and tables."""
+ROUND = ("Map", "Scores", "Overlap", "Side by side")
+"""The views switched between, in this order, in each of --rounds rounds after the first visits."""
 
 
 def timed(step, results: dict[str, float], name: str) -> None:
@@ -74,7 +78,7 @@ def choose_minilm(page: Page, max_length: int) -> None:
     length.press("Enter")
 
 
-def run_pool(page: Page, url: str, pool: Path, max_length: int) -> dict[str, float]:
+def run_pool(page: Page, url: str, pool: Path, max_length: int, rounds: int) -> dict[str, float]:
     """Each step's seconds for one pool file."""
     print(f"\n{pool} ({pool.stat().st_size:,} bytes)")
     results: dict[str, float] = {}
@@ -110,6 +114,17 @@ def run_pool(page: Page, url: str, pool: Path, max_length: int) -> dict[str, flo
     for name in ("Side by side", "Overlap", "Export"):
         timed(lambda name=name: open_view(name), results, f"{name} view")
     page.screenshot(path=ROOT / "test-output" / f"large-{pool.stem}-export.png", full_page=True)
+    switches: dict[str, list[float]] = {name: [] for name in ROUND}
+    for _ in range(rounds):
+        for name in ROUND:
+            started = time.monotonic()
+            open_view(name)
+            switches[name].append(time.monotonic() - started)
+    for name, seconds in switches.items():
+        if seconds:
+            results[f"{name}, median of {rounds} rounds"] = statistics.median(seconds)
+            results[f"{name}, slowest of {rounds} rounds"] = max(seconds)
+            print(f"  {name} in rounds: " + " ".join(f"{s:.1f}" for s in seconds) + " s", flush=True)
     return results
 
 
@@ -129,6 +144,7 @@ def main() -> None:
     parser.add_argument("--peer-pool", type=Path, default=ROOT / "sample_data" / "pool.jsonl")
     parser.add_argument("--cache-dir", type=Path, default=ROOT / "cache")
     parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of switching between views (default 5)")
     args = parser.parse_args()
     print(f"{dt.date.today()} · {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}")
     (ROOT / "test-output").mkdir(exist_ok=True)
@@ -140,7 +156,7 @@ def main() -> None:
         for pool in (args.peer_pool, args.pool):
             with serve(args.cache_dir, extra_args=("--server.maxUploadSize", "2000")) as url:
                 page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
-                runs[pool.name] = run_pool(page, url, pool, args.max_length)
+                runs[pool.name] = run_pool(page, url, pool, args.max_length, args.rounds)
                 page.context.close()
         browser.close()
     peer, large = runs[args.peer_pool.name], runs[args.pool.name]

@@ -1,11 +1,9 @@
-"""Plotly figures built from the results frame (no Streamlit here). Scatter plots use WebGL.
+"""Plotly figures built from the results frame (no Streamlit here). Large scatter plots use WebGL (see SVG_POINTS).
 
 Every text that comes from user data goes through `dashboard.text.hover`, so it is shown as text.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -21,34 +19,60 @@ LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientatio
 
 
 def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -> go.Figure:
-    """Histogram of `<method>_score`, the top k in colour; a line at the k-th best score if `threshold`."""
-    score, selected = frame[f"{method}_score"], frame[f"{method}_rank"] < k
+    """Histogram of `<method>_score` in HISTOGRAM_BINS bins, the top k in colour; a line at the k-th best score if
+    `threshold`. Binned here, so the chart holds 2 × HISTOGRAM_BINS bars whatever the pool size."""
+    score, selected = frame[f"{method}_score"].to_numpy(), (frame[f"{method}_rank"] < k).to_numpy()
+    edges = np.histogram_bin_edges(score, bins=HISTOGRAM_BINS)
     figure = go.Figure()
-    bins = {"start": float(score.min()), "end": float(score.max()) + 1e-12, "size": _bin_size(score)}
-    figure.add_histogram(x=score[~selected], name="not selected", marker_color=COLOURS["pool"], xbins=bins)
-    figure.add_histogram(x=score[selected], name=f"top {k:,}", marker_color=COLOURS[method], xbins=bins)
+    for name, part, colour in [
+        ("not selected", score[~selected], COLOURS["pool"]),
+        (f"top {k:,}", score[selected], COLOURS[method]),
+    ]:
+        figure.add_bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=np.histogram(part, bins=edges)[0],
+            width=np.diff(edges),
+            customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+            name=name,
+            marker_color=colour,
+            hovertemplate="%{customdata[0]:.4f} to %{customdata[1]:.4f}: %{y:,} records",
+        )
     if threshold and k <= len(frame):
-        cutoff = float(np.sort(score.to_numpy())[::-1][k - 1])
+        cutoff = float(np.sort(score)[::-1][k - 1])
         figure.add_vline(x=cutoff, line_dash="dash", annotation_text=f"k-th best: {cutoff:.4f}")
     figure.update_layout(
-        barmode="stack", title=f"{LABELS[method]} scores", xaxis_title="score", yaxis_title="records", **LAYOUT
+        barmode="stack",
+        bargap=0,
+        title=f"{LABELS[method]} scores",
+        xaxis_title="score",
+        yaxis_title="records",
+        **LAYOUT,
     )
     return figure
 
 
+HISTOGRAM_BINS = 50
+
+
 def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
-    """ZIP-FIT score against RDS+ score for every pool item, coloured by agreement at k."""
+    """ZIP-FIT score against RDS+ score for every pool item, coloured by agreement at k.
+
+    Every chosen item is drawn; of those neither method chose, a seeded sample of UNSELECTED_POINTS (legend says so).
+    """
+    groups = [(group, frame[frame["agreement"] == group]) for group in AGREEMENT_ORDER[::-1]]  # chosen ones on top
+    shown = [drawn(rows, UNSELECTED_POINTS) if group == NEITHER else rows for group, rows in groups]
+    points = sum(len(rows) for rows in shown)
     figure = go.Figure()
-    for group in AGREEMENT_ORDER[::-1]:  # "neither" first, so the chosen points are drawn on top
-        rows = frame[frame["agreement"] == group]
-        figure.add_scattergl(
-            x=rows["zipfit_score"],
-            y=rows["rds_score"],
+    for (group, rows), part in zip(groups, shown, strict=True):
+        add_points(
+            figure,
+            points,
+            x=part["zipfit_score"],
+            y=part["rds_score"],
             mode="markers",
-            name=f"{group} ({len(rows):,})",
+            name=group_name(group, len(rows), len(part)),
             marker={"color": AGREEMENT_COLOURS[group], "size": 5, "opacity": 0.7},
-            customdata=_hover_data(rows, len(frame)),
-            hovertemplate=_HOVER,
+            **_hover(part, points),
         )
     figure.update_layout(
         title=f"ZIP-FIT vs RDS+ (Spearman ρ = {correlation:.3f}; colours at k = {k:,})",
@@ -60,21 +84,28 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
 
 
 def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.ndarray) -> go.Figure:
-    """Score against text length (log scale), the targets' median length marked."""
+    """Score against text length (log scale), the targets' median length marked.
+
+    Every selected item is drawn; of the others, a seeded sample of UNSELECTED_POINTS (legend says so).
+    """
     selected = frame[f"{method}_rank"] < k
-    figure = go.Figure()
-    for name, rows, colour in [
-        ("not selected", frame[~selected], COLOURS["pool"]),
+    others = drawn(frame[~selected], UNSELECTED_POINTS)
+    groups = [
+        (group_name("not selected", int((~selected).sum()), len(others)), others, COLOURS["pool"]),
         (f"top {k:,}", frame[selected], COLOURS[method]),
-    ]:
-        figure.add_scattergl(
-            x=rows["length"].clip(lower=1),
-            y=rows[f"{method}_score"],
+    ]
+    points = sum(len(part) for _, part, _ in groups)
+    figure = go.Figure()
+    for name, part, colour in groups:
+        add_points(
+            figure,
+            points,
+            x=part["length"].clip(lower=1),
+            y=part[f"{method}_score"],
             mode="markers",
             name=name,
             marker={"color": colour, "size": 4, "opacity": 0.6},
-            customdata=_hover_data(rows, len(frame)),
-            hovertemplate=_HOVER,
+            **_hover(part, points),
         )
     if len(target_lengths):
         median = float(np.median(target_lengths))
@@ -92,6 +123,36 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
         **LAYOUT,
     )
     return figure
+
+
+UNSELECTED_POINTS = 20_000
+"""Points a scatter plot draws at most of the items not selected (a seeded sample): each chart a browser draws is
+sent whole on every rerun, and Streamlit's frontend copies it as text a few dozen times while theming it."""
+
+
+SVG_POINTS = 8_000
+"""Charts of up to this many points draw SVG markers, larger ones WebGL: in Chromium a WebGL chart costs ~0.15 s
+more to start (software rendering here), while SVG grows with each point; SVG is the faster below ~10k points."""
+
+
+def add_points(figure: go.Figure, points: int, **trace) -> None:
+    """Add a marker trace to a chart of `points` points in all: SVG `scatter` up to SVG_POINTS, else `scattergl`."""
+    (figure.add_scatter if points <= SVG_POINTS else figure.add_scattergl)(**trace)
+
+
+def drawn(rows: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
+    """`rows` if at most `limit`, else a seeded random `limit` of them, in their original order.
+
+    Example: `len(drawn(frame, 20_000))` -> min(len(frame), 20_000); the same rows on every call.
+    """
+    if len(rows) <= limit:
+        return rows
+    return rows.iloc[np.sort(np.random.default_rng(seed).choice(len(rows), size=limit, replace=False))]
+
+
+def group_name(name: str, total: int, shown: int) -> str:
+    """A legend entry: `"neither (1,234)"`, or `"neither (20,000 of 95,000 drawn)"` when sampled."""
+    return f"{name} ({total:,})" if shown == total else f"{name} ({shown:,} of {total:,} drawn)"
 
 
 def length_boxes(groups: dict[str, np.ndarray]) -> go.Figure:
@@ -146,9 +207,9 @@ def overlap_lines(k: np.ndarray, overlap: np.ndarray, jaccard: np.ndarray, curre
     shown = log_spaced(len(k), LINE_POINTS)
     k, overlap, jaccard = k[shown], overlap[shown], jaccard[shown]
     figure = go.Figure()
-    figure.add_scattergl(x=k, y=overlap / k, name="overlap / k", mode="lines")
-    figure.add_scattergl(x=k, y=jaccard, name="Jaccard", mode="lines")
-    figure.add_scattergl(
+    figure.add_scatter(x=k, y=overlap / k, name="overlap / k", mode="lines")  # SVG: no WebGL context to start
+    figure.add_scatter(x=k, y=jaccard, name="Jaccard", mode="lines")
+    figure.add_scatter(
         x=[current_k, current_k],
         y=[0, 1],
         name=f"k = {current_k:,}",
@@ -180,18 +241,22 @@ def log_spaced(n: int, count: int) -> np.ndarray:
 
 
 def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> go.Figure:
-    """Pool points coloured by `colour` (a column of `points`), targets drawn as large outlined stars."""
+    """Pool points coloured by `colour` (a column of `points`), targets drawn as large outlined stars.
+
+    Every point is drawn; above HOVER_CHARACTERS // HOVER_MIN points the hover names the record without a snippet.
+    """
     figure = go.Figure()
-    values = points[colour]
+    values, drawn_points = points[colour], len(points) + len(targets)
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
-        figure.add_scattergl(
-            x=points["x"],
-            y=points["y"],
+        add_points(
+            figure,
+            drawn_points,
+            x=points["x"].astype(np.float32),
+            y=points["y"].astype(np.float32),
             mode="markers",
             name="pool",
             marker={"color": values, "colorscale": "Viridis", "size": 5, "colorbar": {"title": escape(colour)}},
-            customdata=_hover_data(points, len(points)),
-            hovertemplate=_HOVER,
+            **_hover(points, len(points)),
         )
     else:
         groups = set(values)
@@ -201,23 +266,25 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
             marker = {"size": 5, "opacity": 0.75}
             if colour == "agreement":
                 marker["color"] = AGREEMENT_COLOURS[group]
-            figure.add_scattergl(
-                x=rows["x"],
-                y=rows["y"],
+            add_points(
+                figure,
+                drawn_points,
+                x=rows["x"].astype(np.float32),
+                y=rows["y"].astype(np.float32),
                 mode="markers",
                 name=f"{escape(str(group))} ({len(rows):,})",
                 marker=marker,
-                customdata=_hover_data(rows, len(points)),
-                hovertemplate=_HOVER,
+                **_hover(rows, len(points)),
             )
-    figure.add_scattergl(
+    add_points(
+        figure,
+        drawn_points,
         x=targets["x"],
         y=targets["y"],
         mode="markers",
         name=f"targets ({len(targets):,})",
         marker={"symbol": "star", "size": 13, "color": COLOURS["targets"], "line": {"width": 1, "color": "black"}},
-        customdata=_hover_data(targets, len(targets)),
-        hovertemplate=_HOVER,
+        **_hover(targets, len(targets)),
     )
     figure.update_layout(title="UMAP of the RDS+ embeddings", height=650, dragmode="lasso", **LAYOUT)
     figure.update_xaxes(showticklabels=False, title=None)
@@ -225,34 +292,36 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
     return figure
 
 
-_HOVER = "<b>#%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>"
+HOVER_CHARACTERS = 2_000_000
+"""Snippet characters per chart: 200 per point up to 10k points, fewer beyond (80 at 25k), none under HOVER_MIN
+(above 50k points: the hover names the record only). A chart is sent whole on every rerun and copied as text a few
+dozen times by Streamlit's frontend, so its size is what a view switch costs."""
+HOVER_MIN = 40
 
 
-HOVER_CHARACTERS = 6_000_000
-"""Snippet characters per chart: 200 per point up to 30k points, fewer beyond (60 at 100k, never under 40), so a
-chart of a large pool stays a few MB instead of tens (every rerun sends it to the browser)."""
+def snippet_limit(points: int) -> int:
+    """Characters of text in each hover label of a chart of `points` points; 0 for none.
 
-
-HOVER_COLUMN = "_hover"
-"""A frame column of escaped hover snippets (dashboard.work makes one), hidden from tables."""
-
-
-def hover_snippets(texts: Iterable[str], points: int) -> list[str]:
-    """Escaped hover snippets of `texts` for a chart of `points` points in all (shorter for more points).
-
-    A HOVER_COLUMN of these in a frame is used instead of computing them for every chart of it.
+    Example: `snippet_limit(1_000)` -> 200, `snippet_limit(25_000)` -> 80, `snippet_limit(100_000)` -> 0.
     """
-    limit = max(40, min(200, HOVER_CHARACTERS // max(points, 1)))
-    return [hover(t, limit) for t in texts]
+    limit = min(200, HOVER_CHARACTERS // max(points, 1))
+    return limit if limit >= HOVER_MIN else 0
 
 
-def _hover_data(rows: pd.DataFrame, points: int) -> np.ndarray:
-    """(n, 2) of (index, escaped text snippet) for the hover template, for a chart of `points` points in all."""
-    index = rows.get("pool_index", rows.index)
-    snippets = rows[HOVER_COLUMN] if HOVER_COLUMN in rows else hover_snippets(rows["text"], points)
-    return np.stack([index.astype(str).to_numpy(), np.asarray(snippets, dtype=object)], axis=1)
+def hovers_with_text(points: int) -> bool:
+    """Whether a chart of `points` points shows text snippets on hover (else record numbers only)."""
+    return snippet_limit(points) > 0
 
 
-def _bin_size(score: pd.Series) -> float:
-    spread = float(score.max() - score.min())
-    return spread / 50 if spread > 0 else 1.0
+def _hover(rows: pd.DataFrame, points: int) -> dict:
+    """Trace arguments for the hover of `rows` in a chart of `points` points in all: customdata is (n, 2) of
+    (index, escaped snippet), or (n, 1) of the index when the chart is too large for snippets."""
+    index = rows.get("pool_index", rows.index).astype(str).to_numpy()
+    limit = snippet_limit(points)
+    if not limit:
+        return {"customdata": index[:, None], "hovertemplate": "<b>#%{customdata[0]}</b><extra></extra>"}
+    snippets = np.array([hover(text, limit) for text in rows["text"]], dtype=object)
+    return {"customdata": np.stack([index, snippets], axis=1), "hovertemplate": _HOVER}
+
+
+_HOVER = "<b>#%{customdata[0]}</b><br>%{customdata[1]}<extra></extra>"

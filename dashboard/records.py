@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import state
 from dashboard.text import shorten
 
 COLUMN_LABELS = {
@@ -18,7 +18,7 @@ COLUMN_LABELS = {
     "rds_rank": st.column_config.NumberColumn("RDS+ rank", format="%d"),
     "both": st.column_config.CheckboxColumn("both", help="in the other method's top k too", width="small"),
 }
-HIDDEN = ("zipfit_nearest_target", "rds_nearest_target", charts.HOVER_COLUMN)
+HIDDEN = ("zipfit_nearest_target", "rds_nearest_target")
 
 
 def table(rows: pd.DataFrame, key: str, height: int = 400) -> int | None:

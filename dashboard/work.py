@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import state
 from dashboard.inputs import Inputs
 from scoring import __version__
 from scoring.compare import agreement
@@ -175,8 +175,7 @@ def _frame(
     _zipfit: ZipfitResult | None,
     _rds: RdsResult | None,
 ) -> pd.DataFrame:
-    """One row per pool item: index, text (shortened), hover snippet, length, label-like metadata, each method's
-    columns."""
+    """One row per pool item: index, text (shortened), length, label-like metadata, each method's columns."""
     inputs, zipfit, rds = _inputs, _zipfit, _rds
     dataset = inputs.pool.dataset
     frame = pd.DataFrame(
@@ -188,9 +187,6 @@ def _frame(
     )
     for column in metadata_columns(inputs):
         frame[column] = [str(record.get(column, "")) for record in dataset.records]
-    # escaped snippets, made once for every chart of the frame; set after the pool's own columns, so a column of
-    # the same name in the pool cannot replace them with unescaped text
-    frame[charts.HOVER_COLUMN] = charts.hover_snippets(frame["text"], len(frame))
     if zipfit is not None:
         frame["zipfit_score"] = zipfit.score
         frame["zipfit_rank"] = ranks_descending(zipfit.score)

@@ -111,3 +111,29 @@ def test_an_upload_over_the_size_limit_gets_a_clear_message(browser: Browser, tm
         expect(sidebar.get_by_text(re.compile(r"must be 1(\.0)? ?MB or smaller", re.I))).to_be_visible(timeout=30_000)
         page.screenshot(path=OUTPUT / "4-upload-too-large.png")
         context.close()
+
+
+def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: str):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    page.goto(server)
+    wait_until_done(page)
+    page.get_by_role("link", name="Map").click()
+    expect(page.get_by_text(re.compile("^Draw a box or lasso"))).to_be_visible(timeout=300_000)
+    chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
+    box = chart.locator(".nsewdrag").first.bounding_box()  # the plotting area, inside the axes
+    assert box is not None
+    left, top, width, height = box["x"], box["y"], box["width"], box["height"]
+    corners = [(0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.06)]  # nearly all of it
+    page.mouse.move(left + width * corners[0][0], top + height * corners[0][1])
+    page.mouse.down()
+    for x, y in corners[1:]:
+        page.mouse.move(left + width * x, top + height * y, steps=8)
+    page.mouse.up()
+    heading = page.get_by_text(re.compile(r"^[\d,]+ selected records$"))
+    expect(heading).to_be_visible(timeout=60_000)
+    selected = int(heading.text_content().split()[0].replace(",", ""))
+    assert 100 < selected <= 2_933  # pool records only (the targets, stars, are not listed)
+    expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_be_visible()
+    page.screenshot(path=OUTPUT / "5-map-lasso.png", full_page=True)
+    context.close()

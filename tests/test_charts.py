@@ -1,14 +1,12 @@
-"""The dashboard's charts: user text in hover labels is escaped, and a large pool's chart stays a few MB."""
+"""The dashboard's charts: user text in hover labels is escaped, and a large pool's charts stay a few MB."""
 
 from __future__ import annotations
-
-import json
 
 import numpy as np
 import pandas as pd
 
 from dashboard import charts
-from scoring.compare import BOTH, NEITHER
+from scoring.compare import BOTH, NEITHER, RDS_ONLY, ZIPFIT_ONLY, agreement
 
 
 def map_frame(n: int, text: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -42,38 +40,82 @@ def test_hover_text_is_escaped():
     assert "&lt;b&gt;target&lt;/b&gt;" in texts
 
 
-def test_snippets_shrink_for_large_pools_so_the_chart_stays_small():
+def test_snippets_shrink_with_the_point_count_and_stop_where_a_chart_would_grow_large():
     long_text = "word " * 200
     small = charts.embedding_map(*reorder(map_frame(1_000, long_text)))
+    medium = charts.embedding_map(*reorder(map_frame(25_000, long_text)))
     large = charts.embedding_map(*reorder(map_frame(100_000, long_text)))
 
     def longest(figure) -> int:
         return max(len(t.replace("<br>", "")) for t in snippets(figure)[:-1])  # the last one is the target's
 
     assert longest(small) >= 200
-    assert longest(large) <= 60  # the ellipsis included
-    assert len(large.to_json()) < 15e6
+    assert longest(medium) <= 80  # the ellipsis included
+    pool_traces = large.data[:-1]
+    assert all(trace.customdata.shape[1] == 1 for trace in pool_traces)  # record numbers only
+    assert sorted(int(i) for trace in pool_traces for (i,) in trace.customdata) == list(range(100_000))
+    assert large.data[-1].customdata.shape[1] == 2  # the targets keep their text
+    assert len(large.to_json()) < 4e6
+    assert len(medium.to_json()) < 4e6
 
 
-def test_the_results_frame_carries_escaped_snippets_that_a_pool_column_cannot_replace():
-    """dashboard.work builds each hover snippet once per frame; a pool field named like that column loses."""
-    from dashboard import work
-    from dashboard.inputs import Inputs, Loaded
-    from scoring.loading import parse_dataset
-    from scoring.pipeline import RdsParams, ZipfitParams
+def results_frame(n: int, k: int) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"pool_index": np.arange(n), "text": [f"<i>record {i}</i>" for i in range(n)]})
+    frame["length"] = rng.integers(1, 5_000, size=n)
+    for method in ("zipfit", "rds"):
+        frame[f"{method}_score"] = rng.random(n)
+        frame[f"{method}_rank"] = np.argsort(np.argsort(-frame[f"{method}_score"].to_numpy()))
+    frame["agreement"] = agreement(frame["zipfit_rank"].to_numpy(), frame["rds_rank"].to_numpy(), k)
+    return frame
 
-    rows = [{"text": f"<b>text {i}</b>", charts.HOVER_COLUMN: ["<i>a</i>", "<i>b</i>"][i % 2]} for i in range(6)]
-    data = "".join(json.dumps(row) + "\n" for row in rows)
-    pool = Loaded(parse_dataset(data.encode(), name="pool.jsonl"), np.zeros(6), "digest-of-the-test-pool", "test")
-    inputs = Inputs(pool, pool, None, None, 2, ZipfitParams(), "exact", RdsParams())
-    frame = work._frame(pool.digest, None, None, 2, inputs, None, None)
 
-    assert frame[charts.HOVER_COLUMN].tolist() == [f"&lt;b&gt;text {i}&lt;/b&gt;" for i in range(6)]
-    points, targets = map_frame(6, "unused")
-    figure = charts.embedding_map(
-        points.assign(**{charts.HOVER_COLUMN: frame[charts.HOVER_COLUMN]}), "agreement", targets
-    )
-    assert sorted(snippets(figure)[:-1]) == sorted(frame[charts.HOVER_COLUMN])  # the frame's, not made again
+def drawn_indices(trace) -> set[int]:
+    return {int(i) for i in trace.customdata[:, 0]}
+
+
+def test_scatter_plots_of_a_large_pool_draw_every_chosen_item_and_a_fixed_sample_of_the_rest():
+    frame, k = results_frame(100_000, 1_000), 1_000
+    scatter = charts.score_scatter(frame, k, 0.0)
+    by_group = {trace.name.split(" (")[0]: trace for trace in scatter.data}
+    for group in (BOTH, ZIPFIT_ONLY, RDS_ONLY):
+        assert drawn_indices(by_group[group]) == set(frame.index[frame["agreement"] == group])
+    neither = by_group[NEITHER]
+    total = int((frame["agreement"] == NEITHER).sum())
+    assert len(neither.x) == charts.UNSELECTED_POINTS < total
+    assert neither.name == f"{NEITHER} ({charts.UNSELECTED_POINTS:,} of {total:,} drawn)"
+    assert drawn_indices(neither) <= set(frame.index[frame["agreement"] == NEITHER])
+    rows = sorted(drawn_indices(neither))
+    assert np.allclose(neither.x, frame.loc[rows, "zipfit_score"])
+    assert np.allclose(neither.y, frame.loc[rows, "rds_score"])
+    assert drawn_indices(charts.score_scatter(frame, k, 0.0).data[0]) == drawn_indices(neither)  # the same sample
+
+    lengths = charts.length_scatter(frame, "rds", k, np.array([10]))
+    others, top = lengths.data
+    assert drawn_indices(top) == set(frame.index[frame["rds_rank"] < k])
+    assert len(others.x) == charts.UNSELECTED_POINTS
+    assert others.name.endswith(f"of {len(frame) - k:,} drawn)")
+
+    assert {trace.type for trace in (*scatter.data, *lengths.data)} == {"scattergl"}  # WebGL for large charts
+    small = results_frame(500, 50)
+    assert {trace.type for trace in charts.score_scatter(small, 50, 0.0).data} == {"scatter"}  # SVG for small ones
+    assert sum(len(t.x) for t in charts.score_scatter(small, 50, 0.0).data) == 500  # a small pool: every item
+    assert all("drawn" not in t.name for t in charts.length_scatter(small, "zipfit", 50, np.array([10])).data)
+
+
+def test_histograms_are_binned_before_they_are_sent_and_count_every_item():
+    frame, k = results_frame(100_000, 1_000), 1_000
+    figure = charts.score_histogram(frame, "zipfit", k, threshold=True)
+    rest, top = figure.data
+    assert len(rest.y) == len(top.y) == charts.HISTOGRAM_BINS
+    assert rest.y.sum() + top.y.sum() == len(frame)
+    assert top.y.sum() == k
+    score = frame["zipfit_score"].to_numpy()
+    for (low, high), count_rest, count_top in zip(rest.customdata, rest.y, top.y, strict=True):
+        last = high == rest.customdata[-1][1]
+        inside = (score >= low) & ((score <= high) if last else (score < high))
+        assert count_rest + count_top == inside.sum()
+    assert len(figure.to_json()) < 100_000
 
 
 def test_overlap_lines_of_a_large_pool_are_thinned_on_the_log_axis_with_exact_values():

@@ -44,3 +44,5 @@ if pool_rows:
     records.table(frame.loc[pool_rows], key="map.records")
 else:
     st.caption("Draw a box or lasso around points to list their records here. Targets are the green stars.")
+if not charts.hovers_with_text(len(points)):
+    st.caption(f"With {len(points):,} points the hover names each record by number only; select points to read them.")

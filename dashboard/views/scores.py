@@ -11,6 +11,8 @@ import streamlit as st
 from dashboard import charts, state
 from scoring.compare import spearman
 
+LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
+
 results = state.page_results("Scores", "The scores appear here as soon as a method has finished.")
 
 frame, k = results.frame, results.k
@@ -44,3 +46,4 @@ for column, method in zip(st.columns(2), methods, strict=False):
 groups = {f"{charts.LABELS[m]} top {k:,}": frame.loc[frame[f"{m}_rank"] < k, "length"].to_numpy() for m in methods}
 groups |= {"targets": target_lengths, "whole pool": frame["length"].to_numpy()}
 st.plotly_chart(charts.length_boxes(groups), key=state.key("len.boxes"))
+st.caption(LENGTH_BOXES)
