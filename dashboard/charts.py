@@ -1,4 +1,4 @@
-"""Plotly figures built from the results frame (no Streamlit here). Large scatter plots use WebGL (see SVG_POINTS).
+"""Plotly figures built from the results frame (no Streamlit here). Scatter plots of points use WebGL.
 
 Every text that comes from user data goes through `dashboard.text.hover`, so it is shown as text.
 """
@@ -64,9 +64,7 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
     points = sum(len(rows) for rows in shown)
     figure = go.Figure()
     for (group, rows), part in zip(groups, shown, strict=True):
-        add_points(
-            figure,
-            points,
+        figure.add_scattergl(
             x=part["zipfit_score"],
             y=part["rds_score"],
             mode="markers",
@@ -97,9 +95,7 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
     points = sum(len(part) for _, part, _ in groups)
     figure = go.Figure()
     for name, part, colour in groups:
-        add_points(
-            figure,
-            points,
+        figure.add_scattergl(
             x=part["length"].clip(lower=1),
             y=part[f"{method}_score"],
             mode="markers",
@@ -128,16 +124,6 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
 UNSELECTED_POINTS = 20_000
 """Points a scatter plot draws at most of the items not selected (a seeded sample): each chart a browser draws is
 sent whole on every rerun, and Streamlit's frontend copies it as text a few dozen times while theming it."""
-
-
-SVG_POINTS = 8_000
-"""Charts of up to this many points draw SVG markers, larger ones WebGL: in Chromium a WebGL chart costs ~0.15 s
-more to start (software rendering here), while SVG grows with each point; SVG is the faster below ~10k points."""
-
-
-def add_points(figure: go.Figure, points: int, **trace) -> None:
-    """Add a marker trace to a chart of `points` points in all: SVG `scatter` up to SVG_POINTS, else `scattergl`."""
-    (figure.add_scatter if points <= SVG_POINTS else figure.add_scattergl)(**trace)
 
 
 def drawn(rows: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
@@ -246,11 +232,9 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
     Every point is drawn; above HOVER_CHARACTERS // HOVER_MIN points the hover names the record without a snippet.
     """
     figure = go.Figure()
-    values, drawn_points = points[colour], len(points) + len(targets)
+    values = points[colour]
     if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
-        add_points(
-            figure,
-            drawn_points,
+        figure.add_scattergl(
             x=points["x"].astype(np.float32),
             y=points["y"].astype(np.float32),
             mode="markers",
@@ -266,9 +250,7 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
             marker = {"size": 5, "opacity": 0.75}
             if colour == "agreement":
                 marker["color"] = AGREEMENT_COLOURS[group]
-            add_points(
-                figure,
-                drawn_points,
+            figure.add_scattergl(
                 x=rows["x"].astype(np.float32),
                 y=rows["y"].astype(np.float32),
                 mode="markers",
@@ -276,9 +258,7 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
                 marker=marker,
                 **_hover(rows, len(points)),
             )
-    add_points(
-        figure,
-        drawn_points,
+    figure.add_scattergl(
         x=targets["x"],
         y=targets["y"],
         mode="markers",
