@@ -156,7 +156,11 @@ def main() -> None:
         for pool in (args.peer_pool, args.pool):
             with serve(args.cache_dir, extra_args=("--server.maxUploadSize", "2000")) as url:
                 page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
-                runs[pool.name] = run_pool(page, url, pool, args.max_length, args.rounds)
+                try:
+                    runs[pool.name] = run_pool(page, url, pool, args.max_length, args.rounds)
+                except (PlaywrightTimeout, AssertionError):  # show which wait failed, then stop
+                    page.screenshot(path=ROOT / "test-output" / f"large-{pool.stem}-failed.png", full_page=True)
+                    raise
                 page.context.close()
         browser.close()
     peer, large = runs[args.peer_pool.name], runs[args.pool.name]
