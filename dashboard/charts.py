@@ -65,17 +65,18 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
     figure = go.Figure()
     for (group, rows), part in zip(groups, shown, strict=True):
         figure.add_scattergl(
-            x=part["zipfit_score"],
-            y=part["rds_score"],
+            x=part["zipfit_score"].astype(np.float32),
+            y=part["rds_score"].astype(np.float32),
             mode="markers",
             name=group_name(group, len(rows), len(part)),
             marker={"color": AGREEMENT_COLOURS[group], "size": 5, "opacity": 0.7},
-            **_hover(part, points),
+            **_hover(part, points, SCATTER_HOVER_CHARACTERS),
         )
     figure.update_layout(
         title=f"ZIP-FIT vs RDS+ (Spearman ρ = {correlation:.3f}; colours at k = {k:,})",
         xaxis_title="ZIP-FIT score",
         yaxis_title="RDS+ score",
+        dragmode="lasso",
         **LAYOUT,
     )
     return figure
@@ -97,11 +98,11 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
     for name, part, colour in groups:
         figure.add_scattergl(
             x=part["length"].clip(lower=1),
-            y=part[f"{method}_score"],
+            y=part[f"{method}_score"].astype(np.float32),
             mode="markers",
             name=name,
             marker={"color": colour, "size": 4, "opacity": 0.6},
-            **_hover(part, points),
+            **_hover(part, points, SCATTER_HOVER_CHARACTERS),
         )
     if len(target_lengths):
         median = float(np.median(target_lengths))
@@ -121,9 +122,9 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
     return figure
 
 
-UNSELECTED_POINTS = 20_000
+UNSELECTED_POINTS = 10_000
 """Points a scatter plot draws at most of the items not selected (a seeded sample): each chart a browser draws is
-sent whole on every rerun, and Streamlit's frontend copies it as text a few dozen times while theming it."""
+sent whole on every view switch, and Streamlit's frontend copies it as text a few dozen times while theming it."""
 
 
 def drawn(rows: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
@@ -273,31 +274,34 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
 
 
 HOVER_CHARACTERS = 2_000_000
-"""Snippet characters per chart: 200 per point up to 10k points, fewer beyond (80 at 25k), none under HOVER_MIN
-(above 50k points: the hover names the record only). A chart is sent whole on every rerun and copied as text a few
-dozen times by Streamlit's frontend, so its size is what a view switch costs."""
+"""Snippet characters per map: 200 per point up to 10k points, fewer beyond (80 at 25k), none under HOVER_MIN
+(above 50k points: the hover names the record only). A chart is sent whole on every view switch and copied as
+text a few dozen times by Streamlit's frontend, so its size is what a view switch costs."""
+SCATTER_HOVER_CHARACTERS = 1_000_000
+"""Snippet characters per scatter plot of the Scores page, which shows three of them at once: 200 per point up to
+5k points, none above 25k (select points on the score scatter to read them)."""
 HOVER_MIN = 40
 
 
-def snippet_limit(points: int) -> int:
-    """Characters of text in each hover label of a chart of `points` points; 0 for none.
+def snippet_limit(points: int, budget: int = HOVER_CHARACTERS) -> int:
+    """Characters of text in each hover label of a chart of `points` points sharing `budget`; 0 for none.
 
     Example: `snippet_limit(1_000)` -> 200, `snippet_limit(25_000)` -> 80, `snippet_limit(100_000)` -> 0.
     """
-    limit = min(200, HOVER_CHARACTERS // max(points, 1))
+    limit = min(200, budget // max(points, 1))
     return limit if limit >= HOVER_MIN else 0
 
 
-def hovers_with_text(points: int) -> bool:
+def hovers_with_text(points: int, budget: int = HOVER_CHARACTERS) -> bool:
     """Whether a chart of `points` points shows text snippets on hover (else record numbers only)."""
-    return snippet_limit(points) > 0
+    return snippet_limit(points, budget) > 0
 
 
-def _hover(rows: pd.DataFrame, points: int) -> dict:
+def _hover(rows: pd.DataFrame, points: int, budget: int = HOVER_CHARACTERS) -> dict:
     """Trace arguments for the hover of `rows` in a chart of `points` points in all: customdata is (n, 2) of
     (index, escaped snippet), or (n, 1) of the index when the chart is too large for snippets."""
     index = rows.get("pool_index", rows.index).astype(str).to_numpy()
-    limit = snippet_limit(points)
+    limit = snippet_limit(points, budget)
     if not limit:
         return {"customdata": index[:, None], "hovertemplate": "<b>#%{customdata[0]}</b><extra></extra>"}
     snippets = np.array([hover(text, limit) for text in rows["text"]], dtype=object)

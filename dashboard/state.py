@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from scoring.cache import Cache, default_cache_dir, open_cache
@@ -38,6 +41,21 @@ def jobs() -> JobManager:
 def cache() -> Cache:
     """The on-disk cache (`$SCORING_CACHE_DIR` or cache/), with the sample data's shipped embeddings."""
     return open_cache(default_cache_dir())
+
+
+def plotly_chart(name: str, results_key: str, make: Callable[..., go.Figure], *args: Any, **options: Any) -> Any:
+    """`st.plotly_chart` of `make(*args)` under the widget key `key(name)`; returns its selection event.
+
+    The figure is built once per server process for each (`name`, `results_key`) - `results_key` being
+    `Results.key` plus whatever else the figure depends on - so revisiting a view does not rebuild a large pool's
+    charts (`st.plotly_chart` copies a figure; it never changes it).
+    """
+    return st.plotly_chart(_figure(name, results_key, partial(make, *args)), key=key(name), **options)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _figure(name: str, results_key: str, _make: Callable[[], go.Figure]) -> go.Figure:
+    return _make()
 
 
 def page_results(title: str, waiting: str, need: str = "any"):

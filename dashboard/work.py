@@ -47,6 +47,8 @@ class Results:
     zipfit: ZipfitResult | None
     rds: RdsResult | None
     frame: pd.DataFrame
+    key: str
+    """Identifies what the views draw from: the pool, k and each finished job (its key names its inputs)."""
 
     @property
     def k(self) -> int:
@@ -162,7 +164,8 @@ def results(inputs: Inputs, jobs: dict[str, Job]) -> Results:
     zipfit = jobs["zipfit"].result if done["zipfit"] else None
     rds = jobs["rds"].result if done["rds"] else None
     frame = _frame(inputs.pool.digest, done["zipfit"], done["rds"], inputs.k, inputs, zipfit, rds)
-    return Results(inputs, jobs, zipfit, rds, frame)
+    key = params_digest({"pool": inputs.pool.digest, "k": inputs.k, **done})
+    return Results(inputs, jobs, zipfit, rds, frame, key)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

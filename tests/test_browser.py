@@ -113,18 +113,12 @@ def test_an_upload_over_the_size_limit_gets_a_clear_message(browser: Browser, tm
         context.close()
 
 
-def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: str):
-    context = browser.new_context(viewport={"width": 1500, "height": 1100})
-    page = context.new_page()
-    page.goto(server)
-    wait_until_done(page)
-    page.get_by_role("link", name="Map").click()
-    expect(page.get_by_text(re.compile("^Draw a box or lasso"))).to_be_visible(timeout=300_000)
-    chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
+def lasso_nearly_all_of(page: Page, chart) -> int:
+    """Drag a lasso around nearly all of `chart`'s plotting area; the N of the "N selected records" shown then."""
     box = chart.locator(".nsewdrag").first.bounding_box()  # the plotting area, inside the axes
     assert box is not None
     left, top, width, height = box["x"], box["y"], box["width"], box["height"]
-    corners = [(0.05, 0.05), (0.95, 0.05), (0.95, 0.95), (0.05, 0.95), (0.05, 0.06)]  # nearly all of it
+    corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
     page.mouse.move(left + width * corners[0][0], top + height * corners[0][1])
     page.mouse.down()
     for x, y in corners[1:]:
@@ -132,8 +126,31 @@ def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server
     page.mouse.up()
     heading = page.get_by_text(re.compile(r"^[\d,]+ selected records$"))
     expect(heading).to_be_visible(timeout=60_000)
-    selected = int(heading.text_content().split()[0].replace(",", ""))
-    assert 100 < selected <= 2_933  # pool records only (the targets, stars, are not listed)
     expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_be_visible()
+    return int(heading.text_content().split()[0].replace(",", ""))
+
+
+def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: str):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    page.goto(server)
+    wait_until_done(page)
+    page.get_by_role("link", name="Map").click()
+    expect(page.get_by_text(re.compile("^Draw a box or lasso"))).to_be_visible(timeout=300_000)
+    selected = lasso_nearly_all_of(page, page.locator('[data-testid="stMain"] .js-plotly-plot').first)
+    assert 100 < selected <= 2_933  # pool records only (the targets, stars, are not listed)
     page.screenshot(path=OUTPUT / "5-map-lasso.png", full_page=True)
+    context.close()
+
+
+def test_a_lasso_on_the_score_scatter_lists_the_records_inside_it(browser: Browser, server: str):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    page.goto(server)
+    wait_until_done(page)
+    expect(page.get_by_text(re.compile("^Draw a box or lasso around points of the scatter"))).to_be_visible()
+    scatter = page.locator('[data-testid="stMain"] .js-plotly-plot').filter(has_text="ZIP-FIT vs RDS+")
+    selected = lasso_nearly_all_of(page, scatter)
+    assert 2_000 < selected <= 2_933  # every drawn point inside the lasso: the sample pool is drawn whole
+    page.screenshot(path=OUTPUT / "6-scatter-lasso.png", full_page=True)
     context.close()

@@ -101,6 +101,24 @@ def test_scatter_plots_of_a_large_pool_draw_every_chosen_item_and_a_fixed_sample
     assert all("drawn" not in t.name for t in charts.length_scatter(small, "zipfit", 50, np.array([10])).data)
 
 
+def test_scores_page_scatter_plots_share_a_smaller_snippet_budget_than_the_map():
+    frame = results_frame(100_000, 10_000).assign(text="word " * 100)
+    scatter = charts.score_scatter(frame, 10_000, 0.0)
+    points = sum(len(trace.x) for trace in scatter.data)
+    assert points > charts.SCATTER_HOVER_CHARACTERS // charts.HOVER_MIN  # too many for snippets...
+    assert all(trace.customdata.shape[1] == 1 for trace in scatter.data)  # ...so record numbers only
+    assert charts.hovers_with_text(points)  # where a map of as many points still shows them
+    lengths = charts.length_scatter(frame, "zipfit", 10_000, np.array([10]))
+    shown = sum(len(trace.x) for trace in lengths.data)
+    limit = charts.SCATTER_HOVER_CHARACTERS // shown
+    assert charts.HOVER_MIN <= limit < charts.snippet_limit(shown)
+    assert max(len(row[1].replace("<br>", "")) for trace in lengths.data for row in trace.customdata) <= limit
+    assert len(scatter.to_json()) + 2 * len(lengths.to_json()) < 5e6  # the Scores page's three scatter plots
+
+    small = results_frame(4_000, 400).assign(text="word " * 100)
+    assert all(len(row[1]) >= 200 for trace in charts.score_scatter(small, 400, 0.0).data for row in trace.customdata)
+
+
 def test_histograms_are_binned_before_they_are_sent_and_count_every_item():
     frame, k = results_frame(100_000, 1_000), 1_000
     figure = charts.score_histogram(frame, "zipfit", k, threshold=True)

@@ -177,6 +177,40 @@ def test_changing_k_changes_the_selection_and_the_export(app):
     assert int((results(app).frame["zipfit_rank"] < 7).sum()) == 7
 
 
+def test_charts_are_built_once_per_results_and_redrawn_when_k_changes(app, monkeypatch):
+    from dashboard import charts
+
+    builds = []
+    real = charts.score_scatter
+    monkeypatch.setattr(charts, "score_scatter", lambda *args: builds.append(args[1]) or real(*args))
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+
+    def charts_shown() -> list[dict]:
+        return [json.loads(c.proto.spec) for c in app.get("plotly_chart")]
+
+    def titles() -> list[str]:
+        return [chart["layout"]["title"]["text"] for chart in charts_shown()]
+
+    first, k = charts_shown(), results(app).k
+    assert any(title.endswith(f"colours at k = {k:,})") for title in titles())
+    app.switch_page("views/overlap.py")
+    settle(app)
+    app.switch_page("views/scores.py")
+    settle(app)
+    assert builds == [k]  # the scatter was built once for these results, then reused
+    app.sidebar.number_input(key="lens.k").set_value(7)
+    settle(app)
+    assert builds == [k, 7]
+    assert any(title.endswith("colours at k = 7)") for title in titles())
+    top = [trace for chart in charts_shown() for trace in chart["data"] if trace.get("name") == "top 7"]
+    assert len(top) == 2 + 2  # each method's histogram and length scatter
+    app.sidebar.number_input(key="lens.k").set_value(k)
+    settle(app)
+    assert charts_shown() == first
+    assert builds == [k, 7]
+
+
 def test_export_file_is_the_top_k_records_of_the_pool(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
     app.sidebar.number_input(key="lens.k").set_value(5)

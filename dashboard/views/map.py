@@ -31,9 +31,13 @@ targets = pd.DataFrame(
 options = (["agreement"] if "agreement" in frame else []) + ["zipfit_score", "rds_score"]
 options = [o for o in options if o in frame] + work.metadata_columns(results.inputs)
 colour = st.selectbox("Colour by", options, key=state.key("map.colour"))
-event = st.plotly_chart(
-    charts.embedding_map(points, colour, targets),
-    key=state.key("map.chart"),
+event = state.plotly_chart(
+    "map.chart",
+    results.key + job.key + colour,
+    charts.embedding_map,
+    points,
+    colour,
+    targets,
     on_select="rerun",
     selection_mode=("box", "lasso"),
 )

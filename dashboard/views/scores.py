@@ -8,10 +8,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import charts, state
+from dashboard import charts, records, state
 from scoring.compare import spearman
 
 LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
+SELECT_HINT = "Draw a box or lasso around points of the scatter plot to list their records here."
 
 results = state.page_results("Scores", "The scores appear here as soon as a method has finished.")
 
@@ -25,7 +26,7 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
             st.info(f"{charts.LABELS[method]} is still running.")
             continue
         threshold = method == "zipfit" or not round_robin
-        st.plotly_chart(charts.score_histogram(frame, method, k, threshold), key=state.key(f"hist.{method}"))
+        state.plotly_chart(f"hist.{method}", results.key, charts.score_histogram, frame, method, k, threshold)
         if method == "zipfit" and results.inputs.zipfit_mode == "fast":
             st.caption("ZIP-FIT fast mode: these scores and nearest targets are an approximation of exact ZIP-FIT.")
         if not threshold:
@@ -36,14 +37,22 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
 
 if results.both:
     rho = spearman(frame["zipfit_score"], frame["rds_score"])
-    st.plotly_chart(charts.score_scatter(frame, k, rho), key=state.key("scatter"))
+    event = state.plotly_chart(
+        "scatter", results.key, charts.score_scatter, frame, k, rho, on_select="rerun", selection_mode=("box", "lasso")
+    )
+    chosen = sorted({int(p["customdata"][0]) for p in event.selection.get("points", []) if "customdata" in p})
+    if chosen:
+        st.subheader(f"{len(chosen):,} selected records")
+        records.table(frame.loc[chosen], key="scatter.records")
+    else:
+        st.caption(SELECT_HINT)
 
 st.subheader("Length")
 target_lengths = np.array([len(t) for t in results.inputs.targets.dataset.texts])
 for column, method in zip(st.columns(2), methods, strict=False):
     with column:
-        st.plotly_chart(charts.length_scatter(frame, method, k, target_lengths), key=state.key(f"len.{method}"))
+        state.plotly_chart(f"len.{method}", results.key, charts.length_scatter, frame, method, k, target_lengths)
 groups = {f"{charts.LABELS[m]} top {k:,}": frame.loc[frame[f"{m}_rank"] < k, "length"].to_numpy() for m in methods}
 groups |= {"targets": target_lengths, "whole pool": frame["length"].to_numpy()}
-st.plotly_chart(charts.length_boxes(groups), key=state.key("len.boxes"))
+state.plotly_chart("len.boxes", results.key, charts.length_boxes, groups)
 st.caption(LENGTH_BOXES)
