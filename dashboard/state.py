@@ -48,12 +48,13 @@ def plotly_chart(name: str, results_key: str, make: Callable[..., go.Figure], *a
 
     The figure is built once per server process for each (`name`, `results_key`) - `results_key` being
     `Results.key` plus whatever else the figure depends on - so revisiting a view does not rebuild a large pool's
-    charts (`st.plotly_chart` copies a figure; it never changes it).
+    charts (`st.plotly_chart` copies a figure; it never changes it). The 16 kept figures hold up to ~7 MB each
+    at 100k points (the map).
     """
     return st.plotly_chart(_figure(name, results_key, partial(make, *args)), key=key(name), **options)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _figure(name: str, results_key: str, _make: Callable[[], go.Figure]) -> go.Figure:
     return _make()
 
