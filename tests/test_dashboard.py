@@ -211,6 +211,20 @@ def test_charts_are_built_once_per_results_and_redrawn_when_k_changes(app, monke
     assert builds == [k, 7]
 
 
+def test_a_sampled_score_scatter_says_that_a_selection_lists_drawn_points_only(app, monkeypatch):
+    from dashboard import charts
+
+    monkeypatch.setattr(charts, "UNSELECTED_POINTS", 10)
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
+    app.sidebar.number_input(key="lens.k").set_value(5)
+    settle(app)
+    neither = int((results(app).frame["agreement"] == "neither").sum())
+    assert neither > 10
+    assert f"draws a fixed sample of 10 of the {neither:,} items neither method chose" in texts_of(app)
+    scatter = next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if "Spearman" in c.proto.spec)
+    assert [len(trace["customdata"]) for trace in scatter["data"] if trace["name"].startswith("neither")] == [10]
+
+
 def test_export_file_is_the_top_k_records_of_the_pool(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
     app.sidebar.number_input(key="lens.k").set_value(5)

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import charts, records, state
-from scoring.compare import spearman
+from scoring.compare import NEITHER, spearman
 
 LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
 SELECT_HINT = "Draw a box or lasso around points of the scatter plot to list their records here."
@@ -46,6 +46,12 @@ if results.both:
         records.table(frame.loc[chosen], key="scatter.records")
     else:
         st.caption(SELECT_HINT)
+    neither = int((frame["agreement"] == NEITHER).sum())
+    if neither > charts.UNSELECTED_POINTS:
+        st.caption(
+            f"The scatter plot draws a fixed sample of {charts.UNSELECTED_POINTS:,} of the {neither:,} items neither "
+            "method chose (and every chosen one), so a selection lists drawn points only."
+        )
 
 st.subheader("Length")
 target_lengths = np.array([len(t) for t in results.inputs.targets.dataset.texts])
