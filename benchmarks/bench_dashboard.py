@@ -74,11 +74,11 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            with serve(cache) as url:
-                rows.append(("dashboard, new server, empty cache", *time_page(page, url)))
+            with serve(cache) as server:
+                rows.append(("dashboard, new server, empty cache", *time_page(page, server.url)))
                 rows.append(("dashboard, page reloaded", *time_page(page, None)))
-            with serve(cache) as url:
-                rows.append(("dashboard, restarted server, filled cache", *time_page(page, url)))
+            with serve(cache) as server:
+                rows.append(("dashboard, restarted server, filled cache", *time_page(page, server.url)))
             browser.close()
     print(f"{'run':<45} {'first chart':>12} {'both methods':>13} {'vs peer':>8}")
     for name, first, both in rows:

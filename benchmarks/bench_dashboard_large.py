@@ -154,10 +154,10 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         for pool in (args.peer_pool, args.pool):
-            with serve(args.cache_dir, extra_args=("--server.maxUploadSize", "2000")) as url:
+            with serve(args.cache_dir, extra_args=("--server.maxUploadSize", "2000")) as server:
                 page = browser.new_context(viewport={"width": 1500, "height": 1100}).new_page()
                 try:
-                    runs[pool.name] = run_pool(page, url, pool, args.max_length, args.rounds)
+                    runs[pool.name] = run_pool(page, server.url, pool, args.max_length, args.rounds)
                 except (PlaywrightTimeout, AssertionError):  # show which wait failed, then stop
                     page.screenshot(path=ROOT / "test-output" / f"large-{pool.stem}-failed.png", full_page=True)
                     raise

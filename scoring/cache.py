@@ -12,6 +12,7 @@ crash leaves no half entry and two processes writing at once at worst store the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -84,10 +85,15 @@ class Cache:
             return self._tables[folder]
 
     def size_bytes(self) -> int:
-        """Total size of the files under the root."""
-        if self.root is None or not self.root.exists():
+        """Total size of the files under the root; files that jobs replace or remove meanwhile are skipped."""
+        if self.root is None:
             return 0
-        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        total = 0
+        for folder, _, files in os.walk(self.root):  # errors (a folder removed meanwhile) are ignored
+            for name in files:
+                with contextlib.suppress(FileNotFoundError):
+                    total += os.stat(os.path.join(folder, name), follow_symlinks=False).st_size
+        return total
 
     def clear(self) -> None:
         """Delete every entry (the folder's README, if any, stays)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, serve
+from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, Server, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "test-output"
@@ -27,10 +27,10 @@ TARGETS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
+def server(tmp_path_factory) -> Iterator[Server]:
     """The app as `make run` starts it, on a free port, with an empty cache of its own."""
-    with serve(tmp_path_factory.mktemp("browser-cache")) as url:
-        yield url
+    with serve(tmp_path_factory.mktemp("browser-cache")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +50,17 @@ def page(server, browser) -> Iterator[Page]:
     context.close()
 
 
-def wait_until_done(page: Page, timeout_s: float = 240) -> None:
-    """Wait until both methods' progress bars say done."""
+def wait_until_done(page: Page, server: Server, timeout_s: float = 240) -> None:
+    """Wait until both methods' progress bars say done; if they do not, fail with what the page and the server
+    were showing (page text, the server's log and thread stacks) and a screenshot in test-output/."""
     for label in ("ZIP-FIT", "RDS+"):
-        expect(page.get_by_text(re.compile(rf"^{re.escape(label)}: done in"))).to_be_visible(timeout=timeout_s * 1000)
+        done = page.get_by_text(re.compile(rf"^{re.escape(label)}: done in"))
+        try:
+            expect(done).to_be_visible(timeout=timeout_s * 1000)
+        except AssertionError as e:
+            page.screenshot(path=OUTPUT / "wait-failed.png", full_page=True)
+            shown = page.locator("body").inner_text(timeout=10_000)[:3_000]
+            raise AssertionError(f"{e}\n--- the page shows:\n{shown}\n--- the server:\n{server.stacks()}") from None
 
 
 def kth_best(page: Page):
@@ -63,10 +70,10 @@ def kth_best(page: Page):
     return label
 
 
-def test_sample_results_upload_and_export(page: Page, server: str, tmp_path):
+def test_sample_results_upload_and_export(page: Page, server: Server, tmp_path):
     opened = time.monotonic()
-    page.goto(server)
-    wait_until_done(page)
+    page.goto(server.url)
+    wait_until_done(page, server)
     print(f"\npage open to both methods' results on the sample data: {time.monotonic() - opened:.1f} s (cold)")
     before = kth_best(page).text_content()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
@@ -78,7 +85,7 @@ def test_sample_results_upload_and_export(page: Page, server: str, tmp_path):
     targets.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in TARGETS), encoding="utf-8")
     sidebar.locator('input[type="file"]').first.set_input_files(targets)
     expect(page.get_by_text("3 targets from upload french_targets.jsonl")).to_be_visible(timeout=60_000)
-    wait_until_done(page)
+    wait_until_done(page, server)
     expect(kth_best(page)).not_to_have_text(before, timeout=60_000)  # the ZIP-FIT cut-off moved
     page.screenshot(path=OUTPUT / "2-uploaded-targets.png", full_page=True)
 
@@ -101,10 +108,10 @@ def test_sample_results_upload_and_export(page: Page, server: str, tmp_path):
 def test_an_upload_over_the_size_limit_gets_a_clear_message(browser: Browser, tmp_path):
     big = tmp_path / "big_pool.jsonl"
     big.write_text('{"text": "' + "x" * 1_500_000 + '"}\n', encoding="utf-8")
-    with serve(tmp_path / "cache", extra_args=("--server.maxUploadSize", "1")) as url:
+    with serve(tmp_path / "cache", extra_args=("--server.maxUploadSize", "1")) as small:
         context = browser.new_context(viewport={"width": 1500, "height": 1100})
         page = context.new_page()
-        page.goto(url)
+        page.goto(small.url)
         sidebar = page.locator('[data-testid="stSidebar"]')
         sidebar.get_by_text("Upload a file").last.click()
         sidebar.locator('input[type="file"]').last.set_input_files(big)
@@ -130,11 +137,11 @@ def lasso_nearly_all_of(page: Page, chart) -> int:
     return int(heading.text_content().split()[0].replace(",", ""))
 
 
-def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: str):
+def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: Server):
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
-    page.goto(server)
-    wait_until_done(page)
+    page.goto(server.url)
+    wait_until_done(page, server)
     page.get_by_role("link", name="Map").click()
     expect(page.get_by_text(re.compile("^Draw a box or lasso"))).to_be_visible(timeout=300_000)
     selected = lasso_nearly_all_of(page, page.locator('[data-testid="stMain"] .js-plotly-plot').first)
@@ -143,11 +150,11 @@ def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server
     context.close()
 
 
-def test_a_lasso_on_the_score_scatter_lists_the_records_inside_it(browser: Browser, server: str):
+def test_a_lasso_on_the_score_scatter_lists_the_records_inside_it(browser: Browser, server: Server):
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = context.new_page()
-    page.goto(server)
-    wait_until_done(page)
+    page.goto(server.url)
+    wait_until_done(page, server)
     expect(page.get_by_text(re.compile("^Draw a box or lasso around points of the scatter"))).to_be_visible()
     scatter = page.locator('[data-testid="stMain"] .js-plotly-plot').filter(has_text="ZIP-FIT vs RDS+")
     selected = lasso_nearly_all_of(page, scatter)

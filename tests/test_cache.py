@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -224,3 +225,34 @@ def test_compact_merges_shards_and_keeps_every_value(tmp_path):
     assert found.all()
     assert values.tolist() == [1, 2, 3]
     assert len(np.load(shards(tmp_path)[0])) == 3
+
+
+def test_size_counts_every_file_and_survives_files_replaced_while_it_walks(tmp_path):
+    cache = Cache(tmp_path / "cache")
+    cache.table("lengths", {}, np.int64).put(text_keys(["a", "bb"]), np.array([1, 2]))
+    (tmp_path / "cache" / "README.md").write_text("kept")
+    on_disk = sum(p.stat().st_size for p in (tmp_path / "cache").rglob("*") if p.is_file())
+    assert cache.size_bytes() == on_disk > 0
+
+    stop = threading.Event()
+
+    def replace_files(folder: Path) -> None:  # what running jobs do: temporary files renamed into place
+        folder.mkdir()
+        while not stop.is_set():
+            for i in range(10):
+                scoring.atomic.write_bytes_atomic(folder / f"{i}.bin", b"x" * 100)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, so the walk meets files that vanish under it
+    writers = [threading.Thread(target=replace_files, args=(tmp_path / "cache" / f"job{i}",)) for i in range(2)]
+    for writer in writers:
+        writer.start()
+    try:  # the old walk raised FileNotFoundError about 4 times in 1,000 walks here
+        sizes = [cache.size_bytes() for _ in range(3_000)]
+    finally:
+        stop.set()
+        for writer in writers:
+            writer.join()
+        sys.setswitchinterval(interval)
+    assert min(sizes) >= on_disk
+    assert cache.size_bytes() == on_disk + 2 * 10 * 100
