@@ -12,7 +12,8 @@ from dashboard import inputs, state, status, work
 from dashboard.cache_panel import cache_panel
 from dashboard.text import plain
 
-st.set_page_config(page_title="selection-lens", page_icon=":material/manage_search:", layout="wide")
+# An emoji icon: the browser draws it itself (a :material/...: favicon would be fetched from fonts.gstatic.com).
+st.set_page_config(page_title="selection-lens", page_icon="🔎", layout="wide")
 
 PAGES = [
     st.Page("views/scores.py", title="Scores", icon=":material/bar_chart:", default=True),

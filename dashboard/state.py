@@ -31,13 +31,13 @@ def put(name: str, value: Any) -> None:
     st.session_state[key(name)] = value
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)  # instant; a spinner would only flash in the first session
 def jobs() -> JobManager:
     """One job manager per server process: sessions scoring the same inputs share a job."""
     return JobManager()
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
 def cache() -> Cache:
     """The on-disk cache (`$SCORING_CACHE_DIR` or cache/), with the sample data's shipped embeddings."""
     return open_cache(default_cache_dir())

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -18,6 +19,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, Server, serve
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL = {"localhost", "127.0.0.1", None}  # None: data: and blob: URLs
 OUTPUT = ROOT / "test-output"
 TARGETS = [
     {"text": "Le chat dort sur le canapé et le chien dort sur le lit."},
@@ -46,21 +48,44 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def page(server, browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1500, "height": 1100}, accept_downloads=True)
-    yield context.new_page()
+    yield watched(context.new_page())
     context.close()
 
 
+ERRORS: dict[Page, list[str]] = {}
+"""Uncaught script errors of each page (a crashed Streamlit frontend shows a blank page and stops talking)."""
+OUTSIDE: dict[Page, list[str]] = {}
+"""Requests of each page to anywhere but the local server: there must be none (the app works offline)."""
+
+
+def watched(page: Page) -> Page:
+    """`page`, with its uncaught errors recorded in ERRORS[page] and requests leaving the machine in OUTSIDE[page]."""
+    ERRORS[page], OUTSIDE[page] = [], []
+    page.on("pageerror", lambda error: ERRORS[page].append(f"{error}\n{error.stack or ''}"[:2_000]))
+    page.on("request", lambda r: None if urlsplit(r.url).hostname in LOCAL else OUTSIDE[page].append(r.url))
+    return page
+
+
 def wait_until_done(page: Page, server: Server, timeout_s: float = 240) -> None:
-    """Wait until both methods' progress bars say done; if they do not, fail with what the page and the server
-    were showing (page text, the server's log and thread stacks) and a screenshot in test-output/."""
+    """Wait until both methods' progress bars say done. Fail as soon as the page has an uncaught error, or after
+    `timeout_s`, with what the page and the server were showing (page text and errors, the server's log and
+    thread stacks) and a screenshot in test-output/."""
+    deadline = time.monotonic() + timeout_s
     for label in ("ZIP-FIT", "RDS+"):
         done = page.get_by_text(re.compile(rf"^{re.escape(label)}: done in"))
-        try:
-            expect(done).to_be_visible(timeout=timeout_s * 1000)
-        except AssertionError as e:
-            page.screenshot(path=OUTPUT / "wait-failed.png", full_page=True)
-            shown = page.locator("body").inner_text(timeout=10_000)[:3_000]
-            raise AssertionError(f"{e}\n--- the page shows:\n{shown}\n--- the server:\n{server.stacks()}") from None
+        while True:
+            try:
+                expect(done).to_be_visible(timeout=2_000)
+                break
+            except AssertionError as e:
+                if ERRORS.get(page) or time.monotonic() > deadline:
+                    page.screenshot(path=OUTPUT / "wait-failed.png", full_page=True)
+                    shown = page.locator("body").inner_text(timeout=10_000)[:3_000]
+                    errors = "\n".join(ERRORS.get(page, []))
+                    raise AssertionError(
+                        f"{e}\n--- the page shows:\n{shown}\n--- its uncaught errors:\n{errors}\n"
+                        f"--- the server:\n{server.stacks()}"
+                    ) from None
 
 
 def kth_best(page: Page):
@@ -103,6 +128,7 @@ def test_sample_results_upload_and_export(page: Page, server: Server, tmp_path):
     assert {row["id"] for row in rows} <= pool_ids
     french = sum(row["source"].startswith("django-locale-fr") or "locale" in row["source"] for row in rows)
     assert french > 0  # French targets pull in the multilingual catalog excerpts
+    assert OUTSIDE[page] == []  # no fonts, icons or telemetry from the internet, on any page visited
 
 
 def test_an_upload_over_the_size_limit_gets_a_clear_message(browser: Browser, tmp_path):
@@ -139,7 +165,7 @@ def lasso_nearly_all_of(page: Page, chart) -> int:
 
 def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: Server):
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
-    page = context.new_page()
+    page = watched(context.new_page())
     page.goto(server.url)
     wait_until_done(page, server)
     page.get_by_role("link", name="Map").click()
@@ -152,7 +178,7 @@ def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server
 
 def test_a_lasso_on_the_score_scatter_lists_the_records_inside_it(browser: Browser, server: Server):
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
-    page = context.new_page()
+    page = watched(context.new_page())
     page.goto(server.url)
     wait_until_done(page, server)
     expect(page.get_by_text(re.compile("^Draw a box or lasso around points of the scatter"))).to_be_visible()

@@ -265,6 +265,23 @@ def test_cancel_stops_a_job_and_resume_finishes_it(app):
     assert results(app).zipfit is not None
 
 
+def test_the_live_status_panel_sits_alone_in_a_container_of_its_own(app):
+    # Streamlit 1.67's browser side can drop a fragment's block when its run ends in st.rerun(scope="app"); in a
+    # container of its own that shifts nothing, else the app crashed to a blank page (see dashboard/status.py).
+    app.session_state["lens.level"] = 7  # a fresh ZIP-FIT: the jobs are still running after the first run
+    app.run()
+    titles = [type(child).__name__ for child in app.main.children.values()]
+    assert titles[:3] == ["Title", "Caption", "Block"], titles
+    slot = app.main.children[2]
+    assert len(slot.children) == 1  # the fragment's block, and nothing after it inside the slot
+    fragment = slot.children[0]
+    columns = fragment.children[0]  # slot -> fragment -> columns -> column -> progress bar (one level more than
+    assert [type(c).__name__ for c in columns.children.values()] == ["Column", "Column"]  # without the slot)
+    assert any(bar.text.startswith("ZIP-FIT:") for bar in slot.get("progress"))
+    for job in results(app).jobs.values():
+        job.cancel()
+
+
 def test_fast_mode_is_labelled_an_approximation_everywhere(app):
     app.session_state["lens.zipfit_fast"] = True
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL * 3)).run()
