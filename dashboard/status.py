@@ -6,7 +6,7 @@ app when a job finishes, so results appear without the user doing anything.
 The panel sits alone in a container of its own. Streamlit 1.67's browser side appears to drop the fragment's
 block when a fragment run ends in `st.rerun(scope="app")`: the page's next element then arrived one index
 past the end of the main area and the app crashed to a blank page ("Bad delta path index 3 (should be between
-[0, 2])"; 4 of 87 cold page loads in a stress loop here, 0 of 70 with the container). Inside its own
+[0, 2])"; 4 of 87 cold page loads in a stress loop here, 0 of 110 with the container). Inside its own
 container, a dropped block shifts nothing.
 """
 
