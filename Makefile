@@ -4,12 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --quiet --disable-pip-version-check
 
-.PHONY: run test check lint format install install-dev install-ray native browser bench sample-data audit clean help
+.PHONY: run test check lint format install install-dev install-ray native browser sample-data audit clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run: install  ## install everything and open the dashboard on the sample data (http://localhost:8501)
+run: install  ## install the app and open the dashboard on the sample data (http://localhost:8501)
 	$(PY) -m streamlit run dashboard/app.py
 
 test: install-dev browser  ## install everything and run the linters and the whole test suite
@@ -17,7 +17,7 @@ test: install-dev browser  ## install everything and run the linters and the who
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 
-check: test
+check: test  ## the same as make test
 
 lint:  ## ruff check and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
@@ -59,10 +59,10 @@ sample-data: install-dev  ## rebuild sample_data/ deterministically
 	$(PIP) install -r sample_data/requirements-build.txt
 	$(PY) sample_data/build.py
 
-audit:  ## check the installed dependencies for known vulnerabilities (needs PyPI's JSON API or OSV)
-	$(VENV)/bin/pip-audit -r requirements.txt
+audit: install-dev  ## check every package installed in .venv for known vulnerabilities (needs PyPI's JSON API)
+	$(VENV)/bin/pip-audit --skip-editable
 
-clean:  ## remove the virtual environment and the cache contents
+clean:  ## remove the virtual environment, the cache contents and the built C helper
 	rm -rf $(VENV) .pytest_cache .ruff_cache
 	find cache -mindepth 1 ! -name README.md -exec rm -rf {} +
 	rm -f scoring/_native/*.so

@@ -10,6 +10,7 @@ Needs Debian's chromium (`make browser`).
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import os
 import platform
@@ -65,6 +66,7 @@ def time_command_line(cache: Path) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()  # no options; --help says what it does
     print(f"{dt.date.today()} · {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}")
     rows: list[tuple[str, float | None, float]] = []
     with tempfile.TemporaryDirectory() as scratch:

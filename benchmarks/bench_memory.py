@@ -50,6 +50,7 @@ from pathlib import Path
 
 import numpy as np
 from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the script's folder
+from large_pool import sample_copies
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.perf_counter()
@@ -218,14 +219,6 @@ def _tree_pss(root: int) -> tuple[int, int]:
 # --- ZIP-FIT -----------------------------------------------------------------------------------------------------
 
 
-def pool_texts(n: int) -> list[str]:
-    """n distinct pool texts: the sample pool, repeated; copies after the first end with a '# copy k' line."""
-    from scoring.loading import load_dataset
-
-    sample = load_dataset(ROOT / "sample_data" / "pool.jsonl").texts
-    return [sample[i % len(sample)] + (f"\n# copy {i // len(sample)}" if i >= len(sample) else "") for i in range(n)]
-
-
 def write_jsonl(path: Path, texts: list[str]) -> Path:
     with path.open("w", encoding="utf-8") as f:
         for text in texts:
@@ -239,7 +232,7 @@ def bench_zipfit(args: argparse.Namespace, folder: Path) -> None:
     pool_sizes, target_counts = _ints(args.pool_sizes), _ints(args.target_counts)
     sweep_pool, sweep_targets = max(pool_sizes), min(target_counts)
     configs = [(n, sweep_targets) for n in pool_sizes] + [(sweep_pool, m) for m in target_counts if m != sweep_targets]
-    pool = pool_texts(max(n for n, _ in configs))
+    pool = sample_copies(max(n for n, _ in configs))
     targets = load_dataset(ROOT / "sample_data" / "targets_humaneval.jsonl").texts
     if max(m for _, m in configs) > len(targets):
         raise SystemExit(f"at most {len(targets)} targets in sample_data/targets_humaneval.jsonl")

@@ -1,6 +1,7 @@
 """Write a large candidate pool of real text for scale checks: Python code from the installed packages.
 
     .venv/bin/python benchmarks/large_pool.py --records 100000 --out /tmp/pool100k.jsonl
+    .venv/bin/python benchmarks/large_pool.py --from-sample --records 20000 --out /tmp/pool20k.jsonl
 
 Every function, method or class with a docstring in the `.py` files of this environment's site-packages and
 standard library (source with decorators, 150 to `--max-chars` characters, each distinct text once) is a candidate;
@@ -8,6 +9,9 @@ the pool is a seeded sample of them, so the same environment gives the same file
 `{"id", "text", "origin"}` (origin = file path relative to its root, and the function's name). Nothing is
 downloaded. The sample pool in sample_data/ is smaller and mixes domains; this one is code-heavy on purpose:
 it exists to load the dashboard and the scorers with a realistic number of distinct texts.
+
+`--from-sample` writes the sample pool repeated instead, each copy after the first made distinct by a
+"# copy k" line: the pool of `bench_memory.py` and of the 20k rows of the README's results table.
 """
 
 from __future__ import annotations
@@ -49,28 +53,45 @@ def functions(path: Path, max_chars: int) -> Iterator[tuple[str, str]]:
                 yield node.name, text
 
 
+def sample_copies(n: int) -> list[str]:
+    """n distinct pool texts: the sample pool, repeated; copies after the first end with a '# copy k' line."""
+    from scoring.loading import load_dataset
+
+    sample = load_dataset(Path(__file__).resolve().parent.parent / "sample_data" / "pool.jsonl").texts
+    return [sample[i % len(sample)] + (f"\n# copy {i // len(sample)}" if i >= len(sample) else "") for i in range(n)]
+
+
+def code_texts(records: int, max_chars: int, seed: int) -> list[tuple[str, str]]:
+    """`records` distinct (text, origin) pairs drawn from this environment's Python files (see above)."""
+    seen: dict[str, str] = {}
+    for root in roots():
+        for path in sorted(root.rglob("*.py")):
+            for name, text in functions(path, max_chars):
+                seen.setdefault(text, f"{path.relative_to(root)}:{name}")
+    texts = sorted(seen)
+    if len(texts) < records:
+        sys.exit(f"error: only {len(texts)} distinct texts found; ask for --records {len(texts)} or fewer")
+    return [(text, seen[text]) for text in random.Random(seed).sample(texts, records)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=100_000, help="pool size (default 100000)")
     parser.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     parser.add_argument("--max-chars", type=int, default=2500, help="longest text kept (default 2500)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-sample", action="store_true", help="the sample pool repeated (see above)")
     args = parser.parse_args()
-    seen: dict[str, str] = {}
-    for root in roots():
-        for path in sorted(root.rglob("*.py")):
-            for name, text in functions(path, args.max_chars):
-                seen.setdefault(text, f"{path.relative_to(root)}:{name}")
-    texts = sorted(seen)
-    if len(texts) < args.records:
-        sys.exit(f"error: only {len(texts)} distinct texts found; ask for --records {len(texts)} or fewer")
-    chosen = random.Random(args.seed).sample(texts, args.records)
+    if args.from_sample:
+        chosen = [(text, "sample_data/pool.jsonl") for text in sample_copies(args.records)]
+    else:
+        chosen = code_texts(args.records, args.max_chars, args.seed)
     tmp = args.out.with_name(args.out.name + ".partial")
     with tmp.open("w", encoding="utf-8") as f:
-        for i, text in enumerate(chosen):
-            f.write(json.dumps({"id": f"large-{i:06d}", "text": text, "origin": seen[text]}, ensure_ascii=False) + "\n")
+        for i, (text, origin) in enumerate(chosen):
+            f.write(json.dumps({"id": f"large-{i:06d}", "text": text, "origin": origin}, ensure_ascii=False) + "\n")
     tmp.replace(args.out)
-    print(f"wrote {args.records} of {len(texts)} distinct texts to {args.out} ({args.out.stat().st_size:,} bytes)")
+    print(f"wrote {args.records} distinct texts to {args.out} ({args.out.stat().st_size:,} bytes)")
 
 
 if __name__ == "__main__":

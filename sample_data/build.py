@@ -738,10 +738,12 @@ def check_no_leakage(pool: list[dict], humaneval: list[dict], translations: list
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
-    """Write rows as UTF-8 JSON Lines with a stable serialisation."""
-    with path.open("w", encoding="utf-8", newline="\n") as fh:
+    """Write rows as UTF-8 JSON Lines with a stable serialisation (to a temporary file, then renamed)."""
+    partial = path.with_name(path.name + ".partial")
+    with partial.open("w", encoding="utf-8", newline="\n") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    partial.replace(path)
 
 
 def check_versions() -> None:
@@ -776,6 +778,7 @@ def build_precomputed_cache() -> None:
     ``sample_data/cache/``: a read-only seed of every cache, so the demo shows RDS+ without loading a model.
 
     Embeddings are reproducible up to float rounding (they come from a multithreaded CPU forward pass).
+    The new cache is assembled beside the old one and swapped in at the end: an interrupted build keeps it.
     """
     import tempfile
 
@@ -790,7 +793,8 @@ def build_precomputed_cache() -> None:
     pool = load_dataset(OUT_DIR / "pool.jsonl").texts
     target_sets = [load_dataset(OUT_DIR / name).texts for name in TARGET_FILES]
     params = RdsParams()
-    shutil.rmtree(CACHE_DIR / "v1", ignore_errors=True)
+    staged, old = CACHE_DIR / "v1.new", CACHE_DIR / "v1.old"
+    shutil.rmtree(staged, ignore_errors=True)
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Cache(scratch_dir)
         texts = list(dict.fromkeys(pool + [t for targets in target_sets for t in targets]))
@@ -808,7 +812,12 @@ def build_precomputed_cache() -> None:
                     kind, description["params"], np.dtype(description["dtype"]), tuple(description["shape"])
                 )
                 table.compact()
-                shutil.copytree(folder, CACHE_DIR / "v1" / kind / folder.name)
+                shutil.copytree(folder, staged / kind / folder.name)
+    shutil.rmtree(old, ignore_errors=True)
+    if (CACHE_DIR / "v1").exists():
+        (CACHE_DIR / "v1").rename(old)
+    staged.rename(CACHE_DIR / "v1")
+    shutil.rmtree(old, ignore_errors=True)
     print(f"wrote {sum(1 for _ in CACHE_DIR.rglob('*.npy'))} shards to {CACHE_DIR}")
 
 
@@ -818,8 +827,15 @@ def _print_progress(done: int, total: int) -> None:
 
 
 def main() -> None:
-    """Build every output file of ``sample_data/`` (``--cache-only``: just the precomputed cache)."""
-    if "--cache-only" in sys.argv:
+    """Build every output file of ``sample_data/``, or only some of them (see --help)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--no-cache", action="store_true", help="the JSONL files only, not the precomputed cache")
+    which.add_argument("--cache-only", action="store_true", help="only the precomputed cache (from the JSONL files)")
+    args = parser.parse_args()
+    if args.cache_only:
         build_precomputed_cache()
         return
     check_versions()
@@ -832,7 +848,7 @@ def main() -> None:
     write_jsonl(OUT_DIR / "pool.jsonl", pool)
     print(f"targets_humaneval: {len(humaneval)} records; targets_translation: {len(translations)} records")
     summarise(pool)
-    if "--no-cache" not in sys.argv:
+    if not args.no_cache:
         build_precomputed_cache()
 
 

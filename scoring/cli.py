@@ -75,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--pool",
         required=True,
         metavar="FILE",
-        help="candidate records (.jsonl .json .csv .tsv .parquet .txt, optionally .gz)",
+        help="candidate records (.jsonl/.ndjson .json .csv .tsv .parquet/.pq .txt, optionally .gz)",
     )
     score.add_argument("--targets", required=True, metavar="FILE", help="target examples, same formats")
     score.add_argument("--method", required=True, choices=["zipfit", "rds", "all"], help="which method(s) to run")
@@ -123,8 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     embed.add_argument("--text-field", metavar="NAME", help="field holding the text (default: detected)")
     _add_model_options(embed)
-    embed.add_argument("--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or ./cache)")
-    embed.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
+    _add_cache_options(embed)
     _add_engine_options(embed)
     embed.set_defaults(run=_embed)
 
@@ -171,7 +170,13 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, metavar="N", help="threads for ZIP-FIT (default: every core)")
-    parser.add_argument("--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV} or ./cache)")
+    _add_cache_options(parser)
+
+
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cache-dir", metavar="DIR", help=f"cache folder (default: ${CACHE_ENV}, else cache/ in the project folder)"
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the cache")
 
 
@@ -187,7 +192,7 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
         "--ray-address",
         metavar="ADDR",
         help="with --engine ray: the address of a running Ray cluster (e.g. auto, HOST:6379, ray://HOST:10001); "
-        "default: a local Ray cluster on --workers (default: every) cores, shut down at the end",
+        "default: a local Ray cluster on this machine's cores (`score`: --workers of them), shut down at the end",
     )
 
 
