@@ -16,6 +16,12 @@ LABELS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
 COLOURS = {"zipfit": "#1f77b4", "rds": "#d62728", "targets": "#2ca02c", "pool": "#7f7f7f"}
 AGREEMENT_COLOURS = {BOTH: "#9467bd", ZIPFIT_ONLY: "#1f77b4", RDS_ONLY: "#d62728", NEITHER: "#d0d0d0"}
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15}}
+LENGTH_AXIS = {
+    "type": "log",
+    "title": "length (characters, log scale)",
+    "tickvals": [m * 10**e for e in range(8) for m in (1, 2, 5)],
+}
+"""Length axes: log scale, ticks at 1, 2, 5, 10, 20, 50, ... (plotly's own log ticks leave 100 unlabelled)."""
 
 
 def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -> go.Figure:
@@ -73,7 +79,7 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
             **_hover(part, points, SCATTER_HOVER_CHARACTERS),
         )
     figure.update_layout(
-        title=f"ZIP-FIT vs RDS+ (Spearman ρ = {correlation:.3f}; colours at k = {k:,})",
+        title=f"ZIP-FIT vs RDS+ (Spearman ρ = {decimals(correlation)}; colours at k = {k:,})",
         xaxis_title="ZIP-FIT score",
         yaxis_title="RDS+ score",
         dragmode="lasso",
@@ -105,17 +111,20 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
             **_hover(part, points, SCATTER_HOVER_CHARACTERS),
         )
     if len(target_lengths):
-        median = float(np.median(target_lengths))
-        figure.add_vline(
-            x=max(median, 1),
-            line_dash="dot",
-            line_color=COLOURS["targets"],
-            annotation_text=f"targets' median length {median:,.0f}",
+        median = max(float(np.median(target_lengths)), 1.0)
+        figure.add_vline(x=median, line_dash="dot", line_color=COLOURS["targets"])
+        figure.add_annotation(  # on a log axis a shape's x is data, an annotation's its log10 (plotly.py#2580)
+            x=np.log10(median),
+            y=1,
+            yref="paper",
+            text=f"targets' median length {median:,.0f}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
         )
     figure.update_layout(
         title=f"{LABELS[method]} score against length",
-        xaxis_type="log",
-        xaxis_title="length (characters, log scale)",
+        xaxis=LENGTH_AXIS,
         yaxis_title="score",
         **LAYOUT,
     )
@@ -125,6 +134,11 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
 UNSELECTED_POINTS = 10_000
 """Points a scatter plot draws at most of the items not selected (a seeded sample): each chart a browser draws is
 sent whole on every view switch, and Streamlit's frontend copies it as text a few dozen times while theming it."""
+
+
+def decimals(value: float, places: int = 3) -> str:
+    """`value` with `places` decimals, never "-0.000": `decimals(-0.0001)` -> "0.000"."""
+    return f"{round(value, places) + 0.0:.{places}f}"
 
 
 def drawn(rows: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
@@ -152,9 +166,8 @@ def length_boxes(groups: dict[str, np.ndarray]) -> go.Figure:
         figure.add_box(x=np.clip(lengths, 1, None), name=name, marker_color=colour, boxmean=True, orientation="h")
     figure.update_layout(
         title="Text length of each selection",
-        xaxis_type="log",
+        xaxis=LENGTH_AXIS,
         showlegend=False,
-        xaxis_title="length (characters, log scale)",
         **LAYOUT,
     )
     return figure

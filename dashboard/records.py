@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pandas as pd
 import streamlit as st
 
@@ -21,12 +23,18 @@ COLUMN_LABELS = {
 HIDDEN = ("zipfit_nearest_target", "rds_nearest_target")
 
 
-def table(rows: pd.DataFrame, key: str, height: int = 400) -> int | None:
-    """Show `rows` of the results frame; the pool index of the row clicked (its full text shown), or None."""
+def table(rows: pd.DataFrame, key: str, height: int = 400, show_text: bool = True) -> int | None:
+    """Show `rows` of the results frame; the pool index of the row clicked (its full text shown unless
+    `show_text` is False), or None.
+
+    The widget key includes which records are listed, so a clicked row is forgotten when the list changes
+    (a filter, another k): Streamlit keeps a selection by row position, which would then name another record.
+    """
     shown = rows.drop(columns=[c for c in HIDDEN if c in rows]).assign(text=rows["text"].map(shorten))
+    listed = hashlib.blake2b(rows["pool_index"].to_numpy().tobytes(), digest_size=8).hexdigest()
     event = st.dataframe(
         shown,
-        key=state.key(key),
+        key=state.key(f"{key}.{listed}"),
         hide_index=True,
         height=height,
         column_config=COLUMN_LABELS,
@@ -34,10 +42,11 @@ def table(rows: pd.DataFrame, key: str, height: int = 400) -> int | None:
         selection_mode="single-row",
     )
     picked = event.selection.rows
-    if not picked:
+    if not picked or picked[0] >= len(rows):
         return None
     index = int(rows.iloc[picked[0]]["pool_index"])
-    full_text(index)
+    if show_text:
+        full_text(index)
     return index
 
 

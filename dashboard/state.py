@@ -74,5 +74,8 @@ def page_results(title: str, waiting: str, need: str = "any"):
     )
     if not ready:
         st.info(waiting)
+        for method in ("zipfit", "rds") if results is not None else ():
+            if results.stopped(method):
+                st.warning(results.not_shown(method))
         st.stop()
     return results

@@ -58,6 +58,19 @@ class Results:
     def both(self) -> bool:
         return self.zipfit is not None and self.rds is not None
 
+    def stopped(self, method: str) -> bool:
+        """Whether `method`'s job ("zipfit" or "rds") failed or was cancelled, so its results will not come."""
+        return self.jobs[method].state in (FAILED, CANCELLED)
+
+    def not_shown(self, method: str) -> str:
+        """Why `method` ("zipfit" or "rds") has no results to show: running, failed or cancelled."""
+        label, job_state = METHODS[method], self.jobs[method].state
+        if job_state == FAILED:
+            return f"{label} failed: the message and a retry button are at the top of the page."
+        if job_state == CANCELLED:
+            return f"{label} was cancelled: resume it at the top of the page."
+        return f"{label} is still running."
+
     def table(self) -> pa.Table:
         """The full results table (original columns included), as `python -m scoring score` writes it."""
         columns: dict[str, np.ndarray] = {}

@@ -187,3 +187,33 @@ def test_a_lasso_on_the_score_scatter_lists_the_records_inside_it(browser: Brows
     assert 2_000 < selected <= 2_933  # every drawn point inside the lasso: the sample pool is drawn whole
     page.screenshot(path=OUTPUT / "6-scatter-lasso.png", full_page=True)
     context.close()
+
+
+def test_a_clicked_row_shows_why_it_was_picked_until_the_list_changes(browser: Browser, server: Server):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = watched(context.new_page())
+    page.goto(server.url)
+    wait_until_done(page, server)
+    page.get_by_role("link", name="Side by side").click()
+    why = page.get_by_text(re.compile(r"^Record #\d+ · "))
+    expect(why).to_have_count(1, timeout=60_000)
+    best = why.text_content()
+    grid = page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]').first
+    box = grid.bounding_box()
+    page.mouse.click(box["x"] + 15, box["y"] + 35 + 35 * 2 + 17)  # the third row's selection box (ZIP-FIT rank 2)
+    expect(why).not_to_have_text(best, timeout=30_000)  # "why" now explains the clicked record...
+    expect(why).to_have_count(1)  # ...whose text is shown once, there
+    clicked = why.text_content()
+    search = page.get_by_label("Filter by text")
+    search.fill("zzzz-in-no-record")  # the list empties: the click must be forgotten, not applied to another row
+    search.press("Enter")
+    expect(page.get_by_text("0 of the top 100 shown").first).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(why).to_have_text(clicked)
+    number = page.get_by_label("Click a row above, or give a pool record #")
+    number.fill("7")
+    number.press("Enter")
+    expect(why).to_have_text(re.compile(r"^Record #7 · "), timeout=30_000)
+    assert ERRORS[page] == []
+    page.screenshot(path=OUTPUT / "7-why-picked.png", full_page=True)
+    context.close()

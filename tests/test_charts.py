@@ -150,3 +150,18 @@ def test_overlap_lines_of_a_large_pool_are_thinned_on_the_log_axis_with_exact_va
     assert np.allclose(jaccards.y, jaccard[shown - 1])
     small = charts.overlap_lines(*overlap_curve(rng.permutation(50), rng.permutation(50)), 5)
     assert len(small.data[0].x) == 50  # a small pool: every k
+
+
+def test_length_charts_mark_the_targets_median_inside_the_axis_and_label_round_lengths():
+    # On a log axis plotly places a shape at its x but an annotation at 10**x (plotly.py#2580): the label of a
+    # line at 300 characters once stretched the axis to 1e300 and squashed every point into one column.
+    frame = results_frame(500, 50)
+    figure = charts.length_scatter(frame, "zipfit", 50, np.array([200, 300, 400]))
+    (line,) = figure.layout.shapes
+    (label,) = figure.layout.annotations
+    assert line.x0 == line.x1 == 300
+    assert np.isclose(label.x, np.log10(300))
+    assert label.text == "targets' median length 300"
+    for chart in (figure, charts.length_boxes({"pool": frame["length"].to_numpy()})):
+        assert chart.layout.xaxis.type == "log"
+        assert {100, 200, 500, 1000} <= set(chart.layout.xaxis.tickvals)

@@ -250,6 +250,10 @@ def test_a_failing_job_is_shown_and_the_app_stays_usable(app):
     assert any("RDS+ failed" in f and "no-such-org/no-such-model" in f.replace("\\", "") for f in failures), failures
     assert results(app).zipfit is not None
     assert any(b.label == "Try again" for b in app.get("button"))
+    assert "RDS+ failed: the message and a retry button are at the top of the page." in texts_of(app)  # Scores
+    assert "RDS+ is still running" not in texts_of(app)
+    app.switch_page("views/overlap.py").run()
+    assert "RDS+ failed: the message" in "\n".join(w.value for w in app.get("warning"))
 
 
 def test_cancel_stops_a_job_and_resume_finishes_it(app):
@@ -260,6 +264,7 @@ def test_cancel_stops_a_job_and_resume_finishes_it(app):
     settle(app)
     assert any("ZIP-FIT was cancelled" in w.value for w in app.get("warning"))
     assert results(app).zipfit is None
+    assert "ZIP-FIT was cancelled: resume it at the top of the page." in texts_of(app)  # not "still running"
     next(b for b in app.get("button") if b.label == "Resume").click()
     settle(app)
     assert results(app).zipfit is not None

@@ -18,12 +18,11 @@ left, right = st.columns([3, 2])
 with left:
     st.plotly_chart(charts.venn(counts, k), key=state.key("venn"))
 with right:
-    st.metric(
-        f"Chosen by both at k = {k:,}", f"{counts['both']:,}", f"{counts['both'] / k:.1%} of k", delta_color="off"
-    )
+    share = f"{counts['both'] / k:.1%} of k"
+    st.metric(f"Chosen by both at k = {k:,}", f"{counts['both']:,}", share, delta_color="off", delta_arrow="off")
     st.metric("Jaccard at k", f"{jaccard[k - 1]:.3f}")
-    st.metric("Spearman ρ of the two scores", f"{spearman(frame['zipfit_score'], frame['rds_score']):.3f}")
-    st.metric("Spearman ρ of the two rankings", f"{spearman(zipfit_rank, rds_rank):.3f}")
+    st.metric("Spearman ρ of the two scores", charts.decimals(spearman(frame["zipfit_score"], frame["rds_score"])))
+    st.metric("Spearman ρ of the two rankings", charts.decimals(spearman(zipfit_rank, rds_rank)))
 st.plotly_chart(charts.overlap_lines(ks, overlap, jaccard, k), key=state.key("overlap.lines"))
 st.caption(
     "Overlap / k is the share of one method's top k that the other also chose. With random "

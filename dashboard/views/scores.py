@@ -23,7 +23,7 @@ round_robin = results.inputs.rds.selection != "max"
 for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
     with column:
         if method not in methods:
-            st.info(f"{charts.LABELS[method]} is still running.")
+            st.info(results.not_shown(method))
             continue
         threshold = method == "zipfit" or not round_robin
         state.plotly_chart(f"hist.{method}", results.key, charts.score_histogram, frame, method, k, threshold)

@@ -22,24 +22,26 @@ for column, method, label in zip(st.columns(2), ("zipfit", "rds"), ("ZIP-FIT", "
     with column:
         st.subheader(f"{label} top {k:,}")
         if f"{method}_rank" not in frame:
-            st.info(f"{label} is still running.")
+            st.info(results.not_shown(method))
             continue
         top = shown[shown[f"{method}_rank"] < k].sort_values(f"{method}_rank")
         mate = f"{other[method]}_rank"
         if mate in top:
             top = top.assign(both=top[mate] < k)
         keep = ["pool_index", f"{method}_rank", f"{method}_score", "both", "text", "source"]
-        clicked = records.table(top[[c for c in keep if c in top]], key=f"sbs.{method}")
+        clicked = records.table(top[[c for c in keep if c in top]], key=f"sbs.{method}", show_text=False)
         picked = clicked if clicked is not None else picked
         st.caption(f"{len(top):,} of the top {k:,} shown" + (f" (filtered by {plain(repr(query))})" if query else ""))
 
 st.subheader("Why was it picked?")
 first = "zipfit_rank" if "zipfit_rank" in frame else "rds_rank"
-best = int(frame["pool_index"][frame[first] == 0].iloc[0])
-typed = st.number_input(
-    "Click a row above, or give a pool record #", 0, len(frame) - 1, best, key=state.key("sbs.index")
-)
-index = picked if picked is not None else int(typed)
+if picked is not None and picked != state.get("sbs.picked"):  # a new click wins over the number typed before
+    state.put("sbs.index", picked)
+state.put("sbs.picked", picked)
+if not 0 <= state.get("sbs.index", -1) < len(frame):  # first visit, or another pool
+    state.put("sbs.index", int(frame["pool_index"][frame[first] == 0].iloc[0]))
+label = "Click a row above, or give a pool record #"
+index = int(st.number_input(label, 0, len(frame) - 1, key=state.key("sbs.index")))
 row = frame.iloc[index]
 targets = results.inputs.targets.dataset.texts
 cells = []
@@ -62,7 +64,7 @@ with left:
 with right:
     st.markdown("**Nearest targets under RDS+** (highest cosine similarity)")
     if results.rds is None:
-        st.info("RDS+ is still running.")
+        st.info(results.not_shown("rds"))
     else:
         similarity = rds_similarities(text, targets, results.inputs.rds, cache=state.cache())
         best = nearest(similarity, 3, highest=True)
