@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import state
-from dashboard.text import plain
+from dashboard.text import in_ui_terms, plain
 from scoring.errors import InputError, OptionError
 from scoring.hashing import file_digest, list_digest, text_keys
 from scoring.loading import FORMATS, Dataset, Records, parse_records, string_fields, with_texts
@@ -89,7 +89,7 @@ def _dataset_input(role: str, samples: dict[str, str], paste: bool = False) -> L
         else:
             loaded = _uploaded(role)
     except InputError as e:
-        st.error(plain(str(e)), icon=":material/error:")
+        st.error(plain(in_ui_terms(str(e))), icon=":material/error:")
         loaded = state.get(f"{role}.last_good")
         if loaded is not None:
             st.caption(f"Still showing results for {plain(loaded.label)}.")
@@ -249,7 +249,7 @@ def _rds_params() -> RdsParams:
     try:
         params = RdsParams(model=model, max_length=int(max_length), selection=selection)
     except OptionError as e:
-        st.error(plain(str(e)))
+        st.error(plain(in_ui_terms(str(e))))
         return previous
     state.put("rds_params", params)
     return params

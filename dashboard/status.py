@@ -15,7 +15,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import state
-from dashboard.text import plain
+from dashboard.text import in_ui_terms, plain
 from dashboard.work import JobSpec
 from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, Job
 
@@ -66,7 +66,7 @@ def _job_status(job: Job, spec: JobSpec) -> None:
         st.warning(f"{job.label} was cancelled. The work finished so far is kept.", icon=":material/stop_circle:")
         _retry_button(job, spec, "Resume")
     elif job.state == FAILED:
-        st.error(f"{job.label} failed: {plain(job.error or 'unknown error')}", icon=":material/error:")
+        st.error(f"{job.label} failed: {plain(in_ui_terms(job.error or 'unknown error'))}", icon=":material/error:")
         if job.details:
             with st.expander("Details"):
                 st.code(job.details, language=None)

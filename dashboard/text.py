@@ -37,3 +37,21 @@ def plain(text: str) -> str:
     Example: `plain("**x** [a](b)")` -> `"\\*\\*x\\*\\* \\[a\\]\\(b\\)"` (shown as typed, no bold, no link).
     """
     return "".join("\\" + c if c in MARKDOWN_SPECIAL else c for c in text)
+
+
+CONTROLS = {
+    "name one with --text-field": "choose one in the Text field box",
+    "--model: ": "RDS+ model: ",
+    "--max-length: ": "Max length (tokens): ",
+}
+"""Command-line wording in the library's messages, and what the dashboard's controls are called instead."""
+
+
+def in_ui_terms(message: str) -> str:
+    """A library message with its command-line options named as the sidebar's controls.
+
+    Example: `in_ui_terms("--model: 'x' is not a bundled model")` -> `"RDS+ model: 'x' is not a bundled model"`.
+    """
+    for option, control in CONTROLS.items():
+        message = message.replace(option, control)
+    return message

@@ -160,7 +160,9 @@ def test_upload_without_a_text_field_offers_a_picker(app):
     records = [{"body": r["text"], "label": r["source"]} for r in SMALL_POOL]
     upload(app, "pool", "body.jsonl", jsonl(records))
     app.run()
-    assert any("has no text field" in e.value for e in app.sidebar.get("error"))
+    errors = [e.value.replace("\\", "") for e in app.sidebar.get("error")]
+    assert any("has no text field" in e and e.endswith("choose one in the Text field box") for e in errors), errors
+    assert not any("--text-field" in e for e in errors)  # the command line's option: not a control here
     app.sidebar.selectbox(key="lens.pool.text_field").set_value("body")
     settle(app)
     assert len(results(app).frame) == 60
@@ -252,6 +254,7 @@ def test_a_failing_job_is_shown_and_the_app_stays_usable(app):
     assert any(b.label == "Try again" for b in app.get("button"))
     assert "RDS+ failed: the message and a retry button are at the top of the page." in texts_of(app)  # Scores
     assert "RDS+ is still running" not in texts_of(app)
+    assert "--model" not in "\n".join(e.value for e in app.get("error"))  # named as the sidebar names it
     app.switch_page("views/overlap.py").run()
     assert "RDS+ failed: the message" in "\n".join(w.value for w in app.get("warning"))
 
