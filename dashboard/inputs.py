@@ -219,9 +219,10 @@ def _k_input(pool_size: int) -> int:
         k = max(1, round(pool_size * percent / 100))
         st.caption(f"k = {k:,} records")
         return k
-    default = min(100, pool_size)
-    k = st.number_input("k (records each method selects)", 1, pool_size, default, key=state.key("k"))
-    return int(min(k, pool_size))
+    k = int(st.number_input("k (records each method selects)", min_value=1, value=100, key=state.key("k")))
+    if k > pool_size:  # kept as typed (no max_value): another pool may be larger again
+        st.caption(f"The pool holds {pool_size:,} records: each method selects all of them.")
+    return min(k, pool_size)
 
 
 def _rds_params() -> RdsParams:

@@ -168,6 +168,16 @@ def test_upload_without_a_text_field_offers_a_picker(app):
     assert len(results(app).frame) == 60
 
 
+def test_a_pool_smaller_than_k_is_selected_whole_and_k_comes_back_with_a_larger_pool(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    assert results(app).k == 60  # k = 100 (the default) on a 60-record pool
+    assert "The pool holds 60 records: each method selects all of them." in [c.value for c in app.sidebar.caption]
+    app.sidebar.radio(key="lens.pool.source").set_value("Sample pool: code, prose, maths, 24 languages")
+    settle(app)
+    assert results(app).k == 100  # what the user chose, not the smaller pool's size
+
+
 def test_changing_k_changes_the_selection_and_the_export(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
     settle(app)
