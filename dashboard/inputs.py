@@ -213,16 +213,39 @@ def _is_label_column(dataset: Dataset, column: str) -> bool:
 
 
 def _k_input(pool_size: int) -> int:
-    as_percent = st.toggle("k as % of the pool", key=state.key("k_percent"))
+    """k from a count or a share of the pool; switching between the two keeps the same k (as near as 0.1% goes)."""
+    as_percent = st.toggle("k as % of the pool", key=state.key("k_percent"), on_change=_carry_k, args=(pool_size,))
     if as_percent:
-        percent = st.slider("k (% of the pool)", 0.1, 100.0, 5.0, 0.1, key=state.key("k_pct"), format="%.1f%%")
+        start, key = state.get("k_pct_start", 5.0), state.key(_k_name("k_pct"))
+        percent = st.slider("k (% of the pool)", 0.1, 100.0, start, 0.1, key=key, format="%.1f%%")
         k = max(1, round(pool_size * percent / 100))
         st.caption(f"k = {k:,} records")
         return k
-    k = int(st.number_input("k (records each method selects)", min_value=1, value=100, key=state.key("k")))
+    start, key = state.get("k_start", 100), state.key(_k_name("k"))
+    k = int(st.number_input("k (records each method selects)", min_value=1, value=start, key=key))
     if k > pool_size:  # kept as typed (no max_value): another pool may be larger again
         st.caption(f"The pool holds {pool_size:,} records: each method selects all of them.")
     return min(k, pool_size)
+
+
+def _carry_k(pool_size: int) -> None:
+    """On the toggle: the widget shown next starts at the k of the one hidden, e.g. k = 100 of 2,000 <-> 5.0%.
+
+    It gets a new key, so that it starts at its `value` in the browser as on the server (a hidden widget's old
+    value can linger in either, and setting a widget's value through session state races with reruns)."""
+    if state.get("k_percent"):
+        k = min(state.get(_k_name("k"), state.get("k_start", 100)), pool_size)
+        state.put("k_pct_start", min(100.0, max(0.1, round(100 * k / pool_size, 1))))
+    else:
+        percent = state.get(_k_name("k_pct"), state.get("k_pct_start", 5.0))
+        state.put("k_start", max(1, round(pool_size * percent / 100)))
+    state.put("k_switches", state.get("k_switches", 0) + 1)
+
+
+def _k_name(name: str) -> str:
+    """The state name of widget `name` ("k" or "k_pct") since the last switch: "k" at first, then "k.1", "k.2"..."""
+    switches = state.get("k_switches", 0)
+    return f"{name}.{switches}" if switches else name
 
 
 def _rds_params() -> RdsParams:

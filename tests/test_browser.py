@@ -146,10 +146,30 @@ def test_an_upload_over_the_size_limit_gets_a_clear_message(browser: Browser, tm
         context.close()
 
 
+def wait_until_idle(page: Page) -> None:
+    """Wait until the app's script has finished its run (the attribute Streamlit's own end-to-end tests wait on):
+    a rerun re-renders the charts, and a drag begun on a chart being re-rendered is lost."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=60_000)
+
+
+def settled_box(page: Page, element) -> dict[str, float]:
+    """`element`'s bounding box once the app is idle and the box has stayed the same for 0.5 s (a chart is laid
+    out again when its column's width is known)."""
+    wait_until_idle(page)
+    box, deadline = element.bounding_box(), time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        again = element.bounding_box()
+        if again == box and again is not None:
+            break
+        box = again
+    assert box is not None
+    return box
+
+
 def lasso_nearly_all_of(page: Page, chart) -> int:
     """Drag a lasso around nearly all of `chart`'s plotting area; the N of the "N selected records" shown then."""
-    box = chart.locator(".nsewdrag").first.bounding_box()  # the plotting area, inside the axes
-    assert box is not None
+    box = settled_box(page, chart.locator(".nsewdrag").first)  # the plotting area, inside the axes
     left, top, width, height = box["x"], box["y"], box["width"], box["height"]
     corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
     page.mouse.move(left + width * corners[0][0], top + height * corners[0][1])
@@ -158,7 +178,13 @@ def lasso_nearly_all_of(page: Page, chart) -> int:
         page.mouse.move(left + width * x, top + height * y, steps=8)
     page.mouse.up()
     heading = page.get_by_text(re.compile(r"^[\d,]+ selected records$"))
-    expect(heading).to_be_visible(timeout=60_000)
+    try:
+        expect(heading).to_be_visible(timeout=60_000)
+    except AssertionError as e:
+        page.screenshot(path=OUTPUT / "lasso-failed.png", full_page=True)
+        drawn = chart.evaluate("gd => (gd._fullLayout.selections || []).length + ' selection(s) drawn on the chart'")
+        shown = page.locator("body").inner_text()[-2_000:]
+        raise AssertionError(f"{e}\n--- {drawn}; the page shows:\n{shown}") from None
     expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_be_visible()
     return int(heading.text_content().split()[0].replace(",", ""))
 
@@ -216,4 +242,24 @@ def test_a_clicked_row_shows_why_it_was_picked_until_the_list_changes(browser: B
     expect(why).to_have_text(re.compile(r"^Record #7 · "), timeout=30_000)
     assert ERRORS[page] == []
     page.screenshot(path=OUTPUT / "7-why-picked.png", full_page=True)
+    context.close()
+
+
+def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(browser: Browser, server: Server):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = watched(context.new_page())
+    page.goto(server.url)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    count = sidebar.get_by_role("spinbutton", name="k (records each method selects)")
+    share = sidebar.get_by_text("k as % of the pool")
+    expect(count).to_have_value("100", timeout=60_000)
+    share.click()
+    expect(sidebar.get_by_text("k = 100 records")).to_be_visible(timeout=60_000)  # 3.4% of 2,933
+    share.click()
+    expect(count).to_have_value("100", timeout=60_000)
+    count.fill("293")
+    count.press("Enter")
+    expect(page.get_by_text(re.compile(r"· k = 293$"))).to_be_visible(timeout=60_000)
+    share.click()
+    expect(sidebar.get_by_text("k = 293 records")).to_be_visible(timeout=60_000)  # 10.0%
     context.close()

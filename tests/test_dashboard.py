@@ -178,6 +178,23 @@ def test_a_pool_smaller_than_k_is_selected_whole_and_k_comes_back_with_a_larger_
     assert results(app).k == 100  # what the user chose, not the smaller pool's size
 
 
+def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    app.sidebar.number_input(key="lens.k").set_value(9)
+    app.sidebar.toggle(key="lens.k_percent").set_value(True)
+    settle(app)
+    (share,) = [s for s in app.sidebar.slider if s.label == "k (% of the pool)"]
+    assert share.value == 15.0  # 9 of 60 records
+    assert results(app).k == 9
+    share.set_value(50.0)
+    app.sidebar.toggle(key="lens.k_percent").set_value(False)
+    settle(app)
+    (count,) = [n for n in app.sidebar.number_input if n.label == "k (records each method selects)"]
+    assert count.value == 30
+    assert results(app).k == 30
+
+
 def test_changing_k_changes_the_selection_and_the_export(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
     settle(app)
