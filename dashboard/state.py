@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,13 @@ def get(name: str, default: Any = None) -> Any:
 
 def put(name: str, value: Any) -> None:
     st.session_state[key(name)] = value
+
+
+def session_id() -> str:
+    """This browser session's id (made on first use): the jobs it wants are wanted by this id."""
+    if get("session") is None:
+        put("session", uuid.uuid4().hex)
+    return get("session")
 
 
 @st.cache_resource(show_spinner=False)  # instant; a spinner would only flash in the first session

@@ -117,7 +117,7 @@ class JobSpec:
 
     def restart(self) -> Job:
         """Submit again after a failure or cancellation: it resumes from what the cache holds."""
-        return state.jobs().submit(self.key, self.label, self.work, lane=self.lane)
+        return state.jobs().submit(self.key, self.label, self.work, lane=self.lane, by=state.session_id())
 
 
 def method_jobs(inputs: Inputs) -> dict[str, JobSpec]:

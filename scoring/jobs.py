@@ -5,7 +5,9 @@ RDS+ can run side by side without two ZIP-FITs fighting over the cores). Workers
 the app never waits for a job, and what the job finished is already in the cache. Submitting a key that is already
 queued, running or done returns that job, so two users scoring the same thing share one job. Jobs report
 progress and stop when cancelled; a failed or cancelled job is started afresh when submitted again, and
-because every method writes through the cache, the new run resumes from the work already saved.
+because every method writes through the cache, the new run resumes from the work already saved. A submitter
+that names itself (`by`, e.g. a browser session) and asks for another job in the same lane drops the job it
+wanted before if that one is still queued and nobody else wants it: it would only delay the new one.
 
 >>> jobs = JobManager()
 >>> job = jobs.submit("zipfit:abc", "ZIP-FIT", lambda progress, cancel: 42, lane="zipfit")
@@ -20,7 +22,7 @@ import threading
 import time
 import traceback
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +50,10 @@ class Job:
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     finished: float | None = None
+    wanted_by: set[Hashable | None] = field(default_factory=set, repr=False)
+    """Who asked for the job (None: a submitter that did not say, which keeps it wanted)."""
+    first_report: tuple[float, int] | None = field(default=None, repr=False)
+    """(time, done) of the first progress report: the rate counts the work done after it."""
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -63,11 +69,22 @@ class Job:
         return self.done / self.total if self.total else 0.0
 
     def eta_seconds(self) -> float | None:
-        """Seconds left at the rate seen so far, or None before there is a rate."""
-        if self.state != RUNNING or not self.started or not self.total or self.done <= 0:
+        """Seconds left at the rate seen since the first progress report, or None before there is a rate.
+
+        Work reported done at once (e.g. found in the cache when a job resumes) does not count as speed.
+        """
+        if self.state != RUNNING or self.first_report is None or not self.total:
             return None
-        elapsed = time.monotonic() - self.started
-        return elapsed * (self.total - self.done) / self.done
+        since, done_then = self.first_report
+        if self.done <= done_then:
+            return None
+        return (time.monotonic() - since) * (self.total - self.done) / (self.done - done_then)
+
+    def report(self, done: int, total: int) -> None:
+        """Progress: `done` of `total` units of work."""
+        if self.first_report is None:
+            self.first_report = (time.monotonic(), done)
+        self.done, self.total = done, total
 
     def elapsed_seconds(self) -> float:
         if self.started is None:
@@ -90,19 +107,27 @@ class JobManager:
     def __init__(self, keep: int = 256) -> None:
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lanes: dict[str, queue.SimpleQueue[tuple[Job, JobFn]]] = {}
+        self._wanted: dict[tuple[Hashable, str], str] = {}  # (submitter, lane) -> the key it wants there
         self._lock = threading.Lock()
         self._keep = keep
 
-    def submit(self, key: str, label: str, fn: JobFn, *, lane: str = "default") -> Job:
-        """The job for `key`: the existing one unless it failed or was cancelled, else a new one."""
+    def submit(self, key: str, label: str, fn: JobFn, *, lane: str = "default", by: Hashable | None = None) -> Job:
+        """The job for `key`: the existing one unless it failed or was cancelled, else a new one.
+
+        `by` names the submitter: the job it wanted before in this lane is dropped if it is still queued and
+        wanted by no one else (a slider stepped with the keyboard asks for every value on the way).
+        """
         with self._lock:
             job = self._jobs.get(key)
-            if job is not None and job.state not in (FAILED, CANCELLED):
+            fresh = job is None or job.state in (FAILED, CANCELLED)
+            if fresh:
+                job = self._jobs[key] = Job(key=key, label=label)
+                self._forget_old()
+            else:
                 self._jobs.move_to_end(key)
+            self._want(job, by, lane)
+            if not fresh:
                 return job
-            job = Job(key=key, label=label)
-            self._jobs[key] = job
-            self._forget_old()
             work = self._lanes.get(lane)
             if work is None:
                 work = self._lanes[lane] = queue.SimpleQueue()
@@ -118,6 +143,20 @@ class JobManager:
         """All remembered jobs, oldest first."""
         with self._lock:
             return list(self._jobs.values())
+
+    def _want(self, job: Job, by: Hashable | None, lane: str) -> None:
+        """Record that `by` wants `job` in `lane`; drop the job it wanted there before if queued and unwanted."""
+        job.wanted_by.add(by)
+        if by is None:
+            return
+        before = self._wanted.get((by, lane))
+        self._wanted[(by, lane)] = job.key
+        old = self._jobs.get(before) if before not in (None, job.key) else None
+        if old is not None:
+            old.wanted_by.discard(by)
+            if old.state == QUEUED and not old.wanted_by:
+                old.cancel()  # its worker skips it
+                del self._jobs[old.key]
 
     def _forget_old(self) -> None:
         finished = [key for key, job in self._jobs.items() if not job.active]
@@ -136,12 +175,9 @@ class JobManager:
             job._finished_event.set()
             return
 
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
-
         job.state, job.started = RUNNING, time.monotonic()
         try:
-            job.result = fn(progress, job.cancel_event)
+            job.result = fn(job.report, job.cancel_event)
             job.state = DONE
         except Cancelled:
             job.state = CANCELLED

@@ -46,10 +46,10 @@ def compute_cached(
 ) -> np.ndarray:
     """Values for all `keys` (N,): cached ones read, the rest computed once per distinct key.
 
-    `order` (N,) sorts the work (e.g. by text length); `advance(n)` reports n more texts done; `cancel`
-    stops the work between chunks with `Cancelled`. `out` (N, ...) receives the values (e.g. a disk-backed
-    scratch array; memory then stays O(N) for the keys); with `found` (N,) bool, `out` already holds the
-    cached values where found and the cache is not read again.
+    `order` (N,) sorts the work (e.g. by text length); `advance(n)` reports n more texts done (first, at once,
+    the cached ones, even none); `cancel` stops the work between chunks with `Cancelled`. `out` (N, ...)
+    receives the values (e.g. a disk-backed scratch array; memory then stays O(N) for the keys); with `found`
+    (N,) bool, `out` already holds the cached values where found and the cache is not read again.
     """
     if found is None:
         values, found = table.get(keys, out=out)
@@ -58,7 +58,7 @@ def compute_cached(
     else:
         values = out
     missing = np.flatnonzero(~found)
-    if advance is not None and len(keys) > len(missing):
+    if advance is not None:  # at the start, even 0: a rate of work counts from here, cached work excluded
         advance(len(keys) - len(missing))
     if len(missing) == 0:
         return values

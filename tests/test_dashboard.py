@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from scoring.cache import CACHE_ENV
 from scoring.loading import load_dataset
-from scoring.pipeline import run_zipfit
+from scoring.pipeline import ZipfitParams, run_zipfit
 from scoring.ranking import ranks_descending
 from tests.fakes import use_fake_model
 
@@ -329,6 +330,29 @@ def test_fast_mode_is_labelled_an_approximation_everywhere(app):
     app.switch_page("views/scores.py")
     settle(app)
     assert "approximation of exact ZIP-FIT" in texts_of(app)
+
+
+def test_stepping_a_slider_drops_the_jobs_it_passed_on_the_way(app):
+    """Arrow keys on the gzip slider ask for every level on the way: only the last one waits to run."""
+    from dashboard import state as dashboard_state
+
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    manager, release = dashboard_state.jobs(), threading.Event()
+    manager.submit("test:busy", "busy", lambda progress, cancel: release.wait(60), lane="zipfit")  # lane taken
+    try:
+        for level in (8, 7, 6):
+            next(s for s in app.get("slider") if s.key == "lens.level").set_value(level)
+            app.run()
+        waiting = [job.key for job in manager.jobs() if job.key.startswith("zipfit") and job.active]
+    finally:
+        release.set()
+    assert len(waiting) == 1, waiting
+    settle(app)
+    pool = [record["text"] for record in SMALL_POOL]
+    targets = load_dataset(SAMPLE / "targets_humaneval.jsonl").texts
+    expected = run_zipfit(pool, targets, ZipfitParams(level=6))
+    np.testing.assert_allclose(results(app).zipfit.score, expected.score, rtol=0, atol=1e-12)
 
 
 def parquet_bytes(records: list[dict]) -> bytes:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from scoring.errors import Cancelled, InputError
-from scoring.jobs import CANCELLED, DONE, FAILED, JobManager
+from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, JobManager
 
 
 def test_same_key_is_one_job_run_once():
@@ -37,6 +37,8 @@ def test_progress_and_eta():
     go_on = threading.Event()
 
     def work(progress, cancel):
+        progress(0, 100)  # the start: the rate counts from the first report
+        time.sleep(0.05)
         progress(25, 100)
         step.set()
         go_on.wait(5)
@@ -48,6 +50,89 @@ def test_progress_and_eta():
     assert job.eta_seconds() is not None
     go_on.set()
     assert job.wait(5).fraction == 1.0
+
+
+def test_eta_counts_only_the_work_done_after_the_first_report():
+    """A resumed job reports its cached half at once: that is not speed, so the ETA must not shrink with it."""
+    second_report = threading.Event()
+    go_on = threading.Event()
+
+    def work(progress, cancel):
+        progress(50, 100)  # found in the cache
+        time.sleep(0.3)
+        progress(60, 100)  # 10 units in 0.3 s: 40 more take about 1.2 s
+        second_report.set()
+        go_on.wait(5)
+
+    job = JobManager().submit("k", "work", work)
+    assert second_report.wait(5)
+    eta = job.eta_seconds()
+    go_on.set()
+    assert eta is not None
+    assert 1.0 < eta < 3.0, eta  # counting the cached 50 would say about 0.2 s
+
+
+def test_no_eta_before_work_is_done_after_the_first_report():
+    reported = threading.Event()
+    go_on = threading.Event()
+
+    def work(progress, cancel):
+        progress(70, 100)
+        reported.set()
+        go_on.wait(5)
+
+    job = JobManager().submit("k", "work", work)
+    assert reported.wait(5)
+    eta = job.eta_seconds()
+    go_on.set()
+    assert eta is None
+
+
+def test_a_submitter_that_moves_on_drops_its_queued_job_unless_someone_else_wants_it():
+    release = threading.Event()
+    ran: list[str] = []
+
+    def work(name):
+        def fn(progress, cancel):
+            if name == "busy":
+                release.wait(5)
+            ran.append(name)
+            return name
+
+        return fn
+
+    jobs = JobManager()
+    busy = jobs.submit("busy", "busy", work("busy"), lane="zipfit", by="s1")
+    while busy.state != RUNNING:  # the lane is taken (a queued one would be dropped below)
+        time.sleep(0.01)
+    a = jobs.submit("a", "a", work("a"), lane="zipfit", by="s1")  # s1 moved on from busy: it keeps running
+    jobs.submit("a", "a", work("a"), lane="zipfit", by="s2")  # s2 wants a too
+    b = jobs.submit("b", "b", work("b"), lane="zipfit", by="s1")  # s1 moves on: a stays, s2 wants it
+    c = jobs.submit("c", "c", work("c"), lane="zipfit", by="s1")  # s1 moves on again: b is dropped
+    other_lane = jobs.submit("d", "d", work("d"), lane="rds", by="s1")  # another lane: nothing dropped
+    assert jobs.get("b") is None
+    assert b.cancel_event.is_set()
+    assert jobs.get("a") is a
+    assert jobs.get("c") is c
+    release.set()
+    for job in (busy, a, c, other_lane):
+        assert job.wait(5).state == DONE
+    assert b.wait(5).state == CANCELLED
+    assert sorted(ran) == ["a", "busy", "c", "d"]  # b never ran
+    back = jobs.submit("b", "b", work("b"), lane="zipfit", by="s1")  # asked for again: a new job runs
+    assert back is not b
+    assert back.wait(5).result == "b"
+
+
+def test_jobs_submitted_without_a_submitter_are_never_dropped():
+    release = threading.Event()
+    jobs = JobManager()
+    jobs.submit("busy", "busy", lambda progress, cancel: release.wait(5), lane="zipfit")
+    script = jobs.submit("a", "a", lambda progress, cancel: "a", lane="zipfit")  # e.g. a script's
+    jobs.submit("a", "a", lambda progress, cancel: "a", lane="zipfit", by="s1")
+    jobs.submit("b", "b", lambda progress, cancel: "b", lane="zipfit", by="s1")
+    release.set()
+    assert script.wait(5).result == "a"
 
 
 def test_cancel_stops_the_job_and_resubmitting_starts_a_new_one():

@@ -14,6 +14,7 @@ import pytest
 import zstandard
 from zip_fit.zipfit import ZIPFIT
 
+from scoring.cache import Cache
 from scoring.compression import check_level, sizer
 from scoring.errors import Cancelled, OptionError
 from scoring.pipeline import ZipfitParams, run_zipfit
@@ -157,6 +158,17 @@ def test_progress_reaches_all_pairs():
     run_zipfit(corpus(5, 12), corpus(6, 3), on_progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (36, 36)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[0] == (0, 36)  # reported at the start: a rate of work counts from there
+
+
+def test_progress_starts_with_the_pairs_already_in_the_cache(tmp_path):
+    pool, targets = corpus(5, 12), corpus(6, 3)
+    cache = Cache(tmp_path)
+    run_zipfit(pool[:8], targets, cache=cache)
+    seen = []
+    run_zipfit(pool, targets, cache=cache, on_progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (8 * 3, 36)
+    assert seen[-1] == (36, 36)
 
 
 def test_cancel_stops_with_cancelled():
