@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 from dashboard.text import escape, hover
 from scoring.compare import AGREEMENT_ORDER, BOTH, NEITHER, RDS_ONLY, ZIPFIT_ONLY
@@ -15,6 +16,9 @@ from scoring.compare import AGREEMENT_ORDER, BOTH, NEITHER, RDS_ONLY, ZIPFIT_ONL
 LABELS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
 COLOURS = {"zipfit": "#1f77b4", "rds": "#d62728", "targets": "#2ca02c", "pool": "#7f7f7f"}
 AGREEMENT_COLOURS = {BOTH: "#9467bd", ZIPFIT_ONLY: "#1f77b4", RDS_ONLY: "#d62728", NEITHER: "#d0d0d0"}
+CATEGORY_COLOURS = [c for c in qualitative.Dark24 if c != "#1CA71C"]
+"""Distinct colours for the map's categories (23; Dark24 without its green, the targets' colour)."""
+OTHER_COLOUR = "#c7c7c7"
 LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15}}
 LENGTH_AXIS = {
     "type": "log",
@@ -257,19 +261,13 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
             **_hover(points, len(points)),
         )
     else:
-        groups = set(values)
-        order = [g for g in AGREEMENT_ORDER[::-1] if g in groups] if colour == "agreement" else sorted(groups)
-        for group in order:
-            rows = points[values == group]
-            marker = {"size": 5, "opacity": 0.75}
-            if colour == "agreement":
-                marker["color"] = AGREEMENT_COLOURS[group]
+        for name, rows, marker_colour in _categories(points, colour):
             figure.add_scattergl(
                 x=rows["x"].astype(np.float32),
                 y=rows["y"].astype(np.float32),
                 mode="markers",
-                name=f"{escape(str(group))} ({len(rows):,})",
-                marker=marker,
+                name=f"{name} ({len(rows):,})",
+                marker={"size": 5, "opacity": 0.75, "color": marker_colour},
                 **_hover(rows, len(points)),
             )
     figure.add_scattergl(
@@ -284,6 +282,26 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
     figure.update_xaxes(showticklabels=False, title=None)
     figure.update_yaxes(showticklabels=False, title=None)
     return figure
+
+
+def _categories(points: pd.DataFrame, colour: str) -> list[tuple[str, pd.DataFrame, str]]:
+    """(legend name, rows, colour) per category of `points[colour]`, each with its own colour.
+
+    Agreement groups keep their fixed colours. Other columns: categories largest first (ties by name); beyond
+    len(CATEGORY_COLOURS), the smallest are drawn together in grey as "other: N values".
+    """
+    values = points[colour]
+    if colour == "agreement":
+        present = set(values)
+        return [(g, points[values == g], AGREEMENT_COLOURS[g]) for g in AGREEMENT_ORDER[::-1] if g in present]
+    counts = values.value_counts(sort=False)
+    order = sorted(counts.index, key=lambda g: (-counts[g], str(g)))
+    shown = order if len(order) <= len(CATEGORY_COLOURS) else order[: len(CATEGORY_COLOURS) - 1]
+    drawn = [(escape(str(g)), points[values == g], c) for g, c in zip(shown, CATEGORY_COLOURS, strict=False)]
+    rest = order[len(shown) :]
+    if rest:
+        drawn.append((f"other: {len(rest)} values", points[values.isin(rest)], OTHER_COLOUR))
+    return drawn
 
 
 HOVER_CHARACTERS = 2_000_000

@@ -40,6 +40,35 @@ def test_hover_text_is_escaped():
     assert "&lt;b&gt;target&lt;/b&gt;" in texts
 
 
+def test_map_categories_get_distinct_colours_and_the_smallest_beyond_the_palette_share_grey():
+    points, targets = map_frame(0, "")
+    sizes = {f"source-{i:02d}": 40 - i for i in range(38)}  # 38 categories, 40 down to 3 records
+    points = pd.DataFrame(
+        {
+            "x": 0.0,
+            "y": 0.0,
+            "pool_index": np.arange(sum(sizes.values())),
+            "text": "t",
+            "source": [name for name, size in sizes.items() for _ in range(size)],
+        }
+    )
+    figure = charts.embedding_map(points, "source", targets)
+    pool = figure.data[:-1]
+    colours = [trace.marker.color for trace in pool]
+    assert len(pool) == len(charts.CATEGORY_COLOURS)
+    assert len(set(colours[:-1])) == len(colours) - 1  # each shown category its own colour
+    assert charts.COLOURS["targets"] not in colours
+    assert pool[0].name == "source-00 (40)"  # the largest first
+    rest = 38 - (len(pool) - 1)
+    assert pool[-1].name == f"other: {rest} values ({sum(list(sizes.values())[-rest:]):,})"
+    assert colours[-1] == charts.OTHER_COLOUR
+    assert sum(len(trace.x) for trace in pool) == len(points)
+
+    few = charts.embedding_map(points[points["source"] < "source-05"], "source", targets).data[:-1]
+    assert [t.name for t in few] == [f"source-0{i} ({40 - i})" for i in range(5)]
+    assert len({t.marker.color for t in few}) == 5
+
+
 def test_snippets_shrink_with_the_point_count_and_stop_where_a_chart_would_grow_large():
     long_text = "word " * 200
     small = charts.embedding_map(*reorder(map_frame(1_000, long_text)))
