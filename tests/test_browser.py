@@ -29,9 +29,14 @@ TARGETS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[Server]:
+def server_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("browser-cache")
+
+
+@pytest.fixture(scope="module")
+def server(server_cache) -> Iterator[Server]:
     """The app as `make run` starts it, on a free port, with an empty cache of its own."""
-    with serve(tmp_path_factory.mktemp("browser-cache")) as running:
+    with serve(server_cache) as running:
         yield running
 
 
@@ -263,3 +268,29 @@ def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(browser: Browser, s
     share.click()
     expect(sidebar.get_by_text("k = 293 records")).to_be_visible(timeout=60_000)  # 10.0%
     context.close()
+
+
+def test_arrow_keys_on_the_gzip_slider_run_only_the_last_level_after_the_running_one(
+    browser: Browser, server: Server, server_cache: Path
+):
+    """9 -> 8 starts level 8; 8 -> 7 queues 7; 7 -> 6 replaces 7 with 6, so level 7 is never computed."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = watched(context.new_page())
+    page.goto(server.url)
+    wait_until_done(page, server)
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="gzip level").get_by_role("slider")
+    zipfit = page.get_by_text(re.compile(r"^ZIP-FIT: "))
+    slider.press("ArrowLeft")
+    expect(zipfit).to_have_text(re.compile(r"^ZIP-FIT: \d+%"), timeout=60_000)  # level 8 running
+    wait_until_idle(page)
+    slider.press("ArrowLeft")
+    expect(zipfit).to_have_text(re.compile("waiting for the previous job"), timeout=60_000)  # level 7 queued
+    wait_until_idle(page)
+    slider.press("ArrowLeft")
+    expect(slider).to_have_value("6", timeout=60_000)
+    wait_until_done(page, server)
+    context.close()
+    tables = (server_cache / "v1" / "zipfit-size").glob("*/params.json")
+    levels = {json.loads(path.read_text())["params"]["level"] for path in tables}
+    assert {8, 6} <= levels, levels
+    assert 7 not in levels, levels
