@@ -31,7 +31,8 @@ overlap with exact 0.94 and 0.935, Spearman 0.99; on 11 target sets cut from the
 0.96-0.997, lowest where many candidates score alike: `benchmarks/fast_params.py --held-out`). The nearest
 target is approximate too: the one with the lowest estimated NCD, where the estimate is exact for the sketch
 targets a text was compressed with (usually among the 2-3 closest targets). Equal pool texts get equal
-results (each distinct text is scored once), and the result depends only on the texts, their order and the parameters.
+results (each distinct text is scored once), and the result depends only on the texts, their order and the
+parameters.
 
 >>> score, nearest = fast_alignments([b"def f(): pass", b"Bonjour"], [b"def g(): return 1"])
 >>> score.shape, nearest.tolist()
