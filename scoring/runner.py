@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -95,23 +94,26 @@ def _copy_rows(values: np.ndarray, to: np.ndarray, source: np.ndarray) -> None:
 def _map_chunks(
     chunks: list[np.ndarray], fn: ChunkFn, workers: int, cancel: threading.Event | None
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(chunk, fn(chunk)) in order; on `workers` threads when more than one, at most 2×workers in flight."""
+    """(chunk, fn(chunk)) for every chunk: in order on one worker; on `workers` threads as they finish, with at
+    most 2×workers in flight (taking them in order made a free thread wait for a slower, older chunk: ~3% of
+    exact ZIP-FIT's time on 2 cores)."""
     if workers <= 1:
         for chunk in chunks:
             _check(cancel)
             yield chunk, fn(chunk)
         return
     pool = ThreadPoolExecutor(workers, thread_name_prefix="scoring")
-    pending: deque[tuple[np.ndarray, Future[np.ndarray]]] = deque()
+    pending: dict[Future[np.ndarray], np.ndarray] = {}
     upcoming = iter(chunks)
     try:
         while True:
             while len(pending) < 2 * workers and (chunk := next(upcoming, None)) is not None:
-                pending.append((chunk, pool.submit(fn, chunk)))
+                pending[pool.submit(fn, chunk)] = chunk
             if not pending:
                 return
-            chunk, future = pending.popleft()
-            yield chunk, future.result()
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield pending.pop(future), future.result()
             _check(cancel)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
