@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,23 @@ def test_vector_values_round_trip(tmp_path):
     values, found = Cache(tmp_path).table("emb", {}, np.float32, (3,)).get(text_keys(["b", "a"]))
     np.testing.assert_array_equal(values, vectors[::-1])
     assert found.all()
+
+
+def test_runner_on_threads_places_chunks_that_finish_out_of_order(tmp_path):
+    """The first chunk is made slow, so later ones finish first: every value must still land at its own text."""
+    texts = [f"text number {i}" + "x" * i for i in range(60)]
+    finished: list[int] = []
+
+    def lengths(idx: np.ndarray) -> np.ndarray:
+        time.sleep(0.1 if idx[0] == 0 else 0)
+        finished.append(int(idx[0]))
+        return np.array([len(texts[i]) for i in idx], dtype=np.int64)
+
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    values = compute_cached(text_keys(texts), lengths, table, chunk_size=5, workers=2)
+    assert values.tolist() == [len(t) for t in texts]
+    assert finished.index(0) > finished.index(5)  # the first chunk finished after a later one
+    assert Cache(tmp_path).table("lengths", {}, np.int64).get(text_keys(texts))[1].all()
 
 
 def test_runner_computes_each_distinct_missing_text_once(tmp_path):
