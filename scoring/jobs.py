@@ -162,6 +162,8 @@ class JobManager:
         finished = [key for key, job in self._jobs.items() if not job.active]
         for key in finished[: max(0, len(self._jobs) - self._keep)]:
             del self._jobs[key]
+        if finished:  # who wanted a forgotten job no longer matters: keeps this map as small as the jobs
+            self._wanted = {who: key for who, key in self._wanted.items() if key in self._jobs}
 
     @classmethod
     def _serve(cls, work: queue.SimpleQueue[tuple[Job, JobFn]]) -> None:

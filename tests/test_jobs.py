@@ -191,6 +191,14 @@ def test_old_finished_jobs_are_forgotten():
     assert jobs.get("last") is not None
 
 
+def test_what_submitters_wanted_is_forgotten_with_the_jobs():
+    jobs = JobManager(keep=3)
+    for i in range(20):
+        jobs.submit(f"k{i}", "work", lambda progress, cancel: None, lane=f"lane{i}", by=f"session{i}").wait(5)
+    assert len(jobs.jobs()) <= 3
+    assert len(jobs._wanted) <= 3
+
+
 def test_a_running_job_does_not_keep_the_process_alive():
     script = (
         "import time\n"
