@@ -108,7 +108,7 @@ def main() -> None:
     variants = {"defaults": FastParams(), **{text: variant(text) for text in args.variants}}
     pool = [t.encode() for t in load_dataset(SAMPLE / "pool.jsonl").texts]
     sets = {
-        f"sample pool ({len(pool):,}) × {name}": (
+        f"sample pool × {name}": (
             pool,
             [t.encode() for t in load_dataset(SAMPLE / f"targets_{name}.jsonl").texts],
         )
