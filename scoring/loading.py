@@ -347,7 +347,7 @@ def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]
             value = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(
-                f"is not valid JSON ({e.msg} at column {e.colno}); fix or remove this line", file=name, line=number
+                f"is not valid JSON ({_json_problem(e)}); fix or remove this line", file=name, line=number
             ) from None
         if not isinstance(value, dict):
             raise InputError(
@@ -358,13 +358,18 @@ def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]
     return records, lines
 
 
+def _json_problem(e: json.JSONDecodeError) -> str:
+    """What is wrong and where on its line: "Unterminated string starting at column 10" (not "at at")."""
+    return f"{e.msg.removesuffix(' at')} at column {e.colno}"
+
+
 def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
     text = _decode(data, name)
     decoder = json.JSONDecoder()
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"is not valid JSON ({e.msg} at column {e.colno})", file=name, line=e.lineno) from None
+        raise InputError(f"is not valid JSON ({_json_problem(e)})", file=name, line=e.lineno) from None
     if not isinstance(value, list):
         hint = f" with keys {_listing(list(value))}" if isinstance(value, dict) else ""
         raise InputError(

@@ -199,6 +199,22 @@ def test_broken_json_line_is_named(tmp_path):
     assert "fix or remove this line" in error.message
 
 
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"text": "broken', "Unterminated string starting at column 10"),
+        ('{"text": }', "Expecting value at column 10"),
+        ('{"text": "tab\there"}', "Invalid control character at column 14"),
+    ],
+)
+def test_broken_json_says_what_and_at_which_column(tmp_path, line, problem):
+    (tmp_path / "a.jsonl").write_text(line + "\n", encoding="utf-8")
+    (tmp_path / "a.json").write_text(line, encoding="utf-8")
+    for name in ("a.jsonl", "a.json"):
+        message = error_of(tmp_path / name).message
+        assert f"({problem})" in message, message
+
+
 def test_jsonl_line_that_is_not_an_object(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "a"}\n["b"]\n', encoding="utf-8")
     error = error_of(tmp_path / "a.jsonl")
