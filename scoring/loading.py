@@ -380,10 +380,11 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
     records: list[Record] = []
     lines: list[int | None] = []
     position = text.index("[") + 1
+    line, counted = 1, 0  # line is the number of the line holding text[counted]
     for _ in value:  # walk the array again to learn where each record starts
         position = _skip_space_and_comma(text, position)
         record, end = decoder.raw_decode(text, position)
-        line = text.count("\n", 0, position) + 1
+        line, counted = line + text.count("\n", counted, position), position
         if not isinstance(record, dict):
             raise InputError(f"holds {_kind(record)}, not a record (a JSON object)", file=name, line=line)
         records.append(record)

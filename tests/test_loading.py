@@ -44,6 +44,20 @@ def test_json_array_records_and_lines(tmp_path):
     assert dataset.lines[1] > dataset.lines[0]
 
 
+def test_json_array_line_of_every_record(tmp_path):
+    """Records of 1-5 lines, some with escaped newlines in their text: each starts where it was written."""
+    parts, expected, line = ["["], [], 2
+    for i in range(300):
+        record = {"text": "a\nb" * (i % 3), "n": i} if i % 4 else {"text": f"r{i}"}
+        body = json.dumps(record, indent=2) if i % 2 else json.dumps(record)
+        parts.append(body + ("," if i < 299 else ""))
+        expected.append(line)
+        line += body.count("\n") + 1
+    path = tmp_path / "a.json"
+    path.write_text("\n".join([*parts, "]"]), encoding="utf-8")
+    assert load_dataset(path).lines == expected
+
+
 def test_csv_keeps_quoted_newlines_crlf_and_empty_strings(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes(b'text,source\r\n"line one\r\nline two, with comma",x\r\n,empty\r\n"=1+2",formula\r\n')
