@@ -11,6 +11,7 @@ import streamlit as st
 from dashboard import inputs, state, status, work
 from dashboard.cache_panel import cache_panel
 from dashboard.text import plain
+from scoring.errors import OptionError
 
 # An emoji icon: the browser draws it itself (a :material/...: favicon would be fetched from fonts.gstatic.com).
 st.set_page_config(page_title="selection-lens", page_icon="🔎", layout="wide")
@@ -24,6 +25,11 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+try:
+    state.cache()
+except OptionError as e:  # e.g. $SCORING_CACHE_DIR names a read-only folder
+    st.error(plain(str(e)))
+    st.stop()
 chosen = inputs.sidebar()
 cache_panel()
 st.title(":material/manage_search: selection-lens")

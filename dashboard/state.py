@@ -11,7 +11,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from scoring.cache import Cache, default_cache_dir, open_cache
+from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.jobs import JobManager
 
 PREFIX = "lens."
@@ -47,8 +47,11 @@ def jobs() -> JobManager:
 
 @st.cache_resource(show_spinner=False)
 def cache() -> Cache:
-    """The on-disk cache (`$SCORING_CACHE_DIR` or cache/), with the sample data's shipped embeddings."""
-    return open_cache(default_cache_dir())
+    """The on-disk cache (`$SCORING_CACHE_DIR` or cache/), with the sample data's shipped embeddings.
+
+    Raises OptionError if that folder cannot be created or written (app.py shows it and stops).
+    """
+    return open_cache(default_cache_dir(), option=f"${CACHE_ENV}")
 
 
 def plotly_chart(name: str, results_key: str, make: Callable[..., go.Figure], *args: Any, **options: Any) -> Any:

@@ -28,6 +28,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from scoring.atomic import write_bytes_atomic
+from scoring.errors import OptionError
 from scoring.hashing import KEY_DTYPE, params_digest
 from scoring.spill import file_sha256, release
 
@@ -47,9 +48,27 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or DEFAULT_DIR)
 
 
-def open_cache(root: str | Path | None) -> Cache:
-    """The cache at `root` (None: no cache), seeded with the sample data's shipped entries."""
+def open_cache(root: str | Path | None, *, option: str = "--cache-dir") -> Cache:
+    """The cache at `root` (None: no cache), seeded with the sample data's shipped entries.
+
+    The folder is created if missing; OptionError (naming `option`) if it cannot be, or cannot be written.
+    """
+    if root is not None:
+        _check_writable_folder(Path(root), option)
     return Cache(root, seeds=[SAMPLE_CACHE])
+
+
+def _check_writable_folder(root: Path, option: str) -> None:
+    what_to_do = f"give a writable folder with {option}" + (", or use --no-cache" if option.startswith("--") else "")
+    if root.exists() and not root.is_dir():
+        raise OptionError(option, f"{str(root)!r} is a file, not a folder; {what_to_do}")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        problem = f"cannot create the cache folder {str(root)!r} ({e.strerror})"
+        raise OptionError(option, f"{problem}; {what_to_do}") from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise OptionError(option, f"the cache folder {str(root)!r} is not writable; {what_to_do}")
 
 
 class Cache:

@@ -319,7 +319,10 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _cache(args: argparse.Namespace) -> Cache:
-    return open_cache(None if args.no_cache else (args.cache_dir or default_cache_dir()))
+    if args.no_cache:
+        return open_cache(None)
+    option = "--cache-dir" if args.cache_dir or not os.environ.get(CACHE_ENV) else f"${CACHE_ENV} (or --cache-dir)"
+    return open_cache(args.cache_dir or default_cache_dir(), option=option)
 
 
 def _rds_params(args: argparse.Namespace) -> RdsParams:

@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,8 @@ def check_output_path(path: str | Path, formats: tuple[str, ...], option: str = 
         raise OptionError(option, f"folder {str(path.parent)!r} does not exist; create it first")
     if path.is_dir():
         raise OptionError(option, f"{str(path)!r} is a folder; give a file name")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise OptionError(option, f"folder {str(path.parent)!r} is not writable; write the results elsewhere")
     return path
 
 

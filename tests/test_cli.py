@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -173,6 +174,44 @@ def test_wrong_output_suffix_is_refused_before_work(files):
     args = score_args(files)
     args[args.index("--out") + 1] = str(files["dir"] / "out.csv")
     assert_one_line_error(run_cli(args), "--out:", "must end with .parquet")
+
+
+def run_cli_with_read_only(folder: Path, args: list[str]) -> subprocess.CompletedProcess:
+    """The command line with `folder` really read-only: a read-only bind mount as root (root ignores file
+    permissions; `unshare -m` keeps the mount private to this command), else the folder's permissions."""
+    command = [sys.executable, "-m", "scoring", *args]
+    if os.geteuid() == 0:
+        script = 'mount --bind "$0" "$0" && mount -o remount,ro,bind "$0" "$0" && exec "$@"'
+        command = ["unshare", "-m", "sh", "-c", script, str(folder), *command]
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    folder.chmod(0o555)
+    try:
+        return subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    finally:
+        folder.chmod(0o755)
+
+
+def test_read_only_output_or_cache_folder_is_refused_before_work(files, tmp_path):
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    args = score_args(files)
+    args[args.index("--out") + 1] = str(read_only / "out.parquet")
+    assert_one_line_error(run_cli_with_read_only(read_only, args), "--out: folder", "is not writable")
+    selected = ["select", "--scores", str(read_only / "x.parquet"), "--method", "zipfit", "--out"]
+    result = run_cli_with_read_only(read_only, [*selected, str(read_only / "x.jsonl")])
+    assert_one_line_error(result, "--out: folder", "is not writable")
+    cache_args = score_args(files, "--cache-dir", str(read_only / "cache"))
+    assert_one_line_error(run_cli_with_read_only(read_only, cache_args), "--cache-dir: cannot create the cache folder")
+    (read_only / "cache").mkdir()
+    result = run_cli_with_read_only(read_only, cache_args)
+    assert_one_line_error(result, "--cache-dir: the cache folder", "is not writable", "or use --no-cache")
+    assert not (files["dir"] / "out.parquet").exists()  # refused before any work
+
+
+def test_cache_folder_that_is_a_file_is_refused(files, tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    result = run_cli(score_args(files, "--cache-dir", str(tmp_path / "a-file")))
+    assert_one_line_error(result, "--cache-dir:", "is a file, not a folder")
 
 
 def test_output_cannot_overwrite_an_input(files):

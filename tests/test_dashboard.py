@@ -414,3 +414,14 @@ def test_cache_panel_shows_the_size_and_clears_it(app, shared_cache):
     next(b for b in app.sidebar.get("button") if b.key == "lens.cache.clear").click()
     app.run()
     assert not any(shared_cache.rglob("*.npy"))
+
+
+def test_a_cache_folder_that_cannot_be_used_is_explained(app, monkeypatch, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a-file"))
+    app.run()
+    assert not app.exception
+    assert [e.value.replace("\\", "") for e in app.error] == [  # shown escaped, as typed
+        f"$SCORING_CACHE_DIR: '{tmp_path / 'a-file'}' is a file, not a folder; give a writable folder with "
+        "$SCORING_CACHE_DIR"
+    ]
