@@ -14,6 +14,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
@@ -355,6 +356,7 @@ def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]
             )
         records.append(value)
         lines.append(number)
+    _check_unicode(records, lines, data, name)
     return records, lines
 
 
@@ -390,7 +392,43 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
         records.append(record)
         lines.append(line)
         position = end
+    _check_unicode(records, lines, data, name)
     return records, lines
+
+
+SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+"""A JSON escape of a UTF-16 surrogate: paired ones are fine (emoji), an unpaired one is not valid Unicode."""
+
+
+def _check_unicode(records: list[Record], lines: list[int | None], data: bytes, name: str) -> None:
+    """InputError at the first record holding an unpaired surrogate (only JSON escapes can make one)."""
+    if SURROGATE_ESCAPE.search(data) is None:
+        return
+    for record, line in zip(records, lines, strict=True):
+        for field, value in record.items():
+            for text in _strings_in(value, field):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError as e:
+                    raise InputError(
+                        f"this record has an unpaired surrogate ({text[e.start]!r}) in field {field!r}, which is "
+                        "not valid Unicode; fix that escape",
+                        file=name,
+                        line=line,
+                    ) from None
+
+
+def _strings_in(value: Any, key: str) -> Iterator[str]:
+    """Every string in a JSON value, keys included, with `key` (the field) first."""
+    yield key
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_in(item, "")
+    elif isinstance(value, dict):
+        for inner, item in value.items():
+            yield from _strings_in(item, inner)
 
 
 def _skip_space_and_comma(text: str, position: int) -> int:

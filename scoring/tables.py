@@ -7,7 +7,9 @@ parameters, input hashes and version as JSON.
 
 from __future__ import annotations
 
+import base64
 import csv
+import datetime as dt
 import io
 import json
 import logging
@@ -42,9 +44,14 @@ def method_columns(
 
 
 def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> pa.Table:
-    """pool_index, text, the original columns (renamed `original_<name>` if a name is taken), `columns`."""
+    """pool_index, text, the original columns (renamed `original_<name>` if a name is taken), `columns`.
+
+    An original column that Parquet cannot hold as given (mixed types, integers beyond 64 bits, objects with
+    differing keys, empty objects) is stored as JSON text and listed in the metadata's `json_columns`;
+    `original_records` and the exports give back the original values.
+    """
     reserved = {"pool_index", "text", *columns}
-    text_is_field = pool.text_origin == "field 'text'"
+    text_is_field = pool.text_origin == "field 'text'" and all(type(r.get("text")) is str for r in pool.records)
     names: dict[str, str] = {}  # original name -> output name
     for name in pool.columns:
         if name == "text" and text_is_field:
@@ -58,23 +65,55 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
         "pool_index": _numbers(np.arange(len(pool), dtype=np.int64)),
         "text": _strings(pool.texts, large=True) or pa.array(pool.texts, type=pa.large_string()),
     }
+    as_json: list[str] = []
     for name, output in names.items():
         if output != "text":
-            arrays[output] = _column(pool.records, name)
+            arrays[output], is_json = _column(pool.records, name)
+            as_json += [output] if is_json else []
     arrays.update({name: _numbers(np.asarray(values)) for name, values in columns.items()})
     table = pa.table(arrays)
-    meta = {**metadata, "original_columns": names, "text_origin": pool.text_origin}
+    meta = {**metadata, "original_columns": names, "json_columns": as_json, "text_origin": pool.text_origin}
     return table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
 
 
-def _column(records: list[dict[str, Any]], name: str) -> pa.Array:
-    """One original field as an Arrow array; a field mixing types becomes JSON text (with a warning)."""
+def _column(records: list[dict[str, Any]], name: str) -> tuple[pa.Array, bool]:
+    """One original field as an Arrow array, and whether it had to become JSON text (with a warning) because
+    Arrow would not give back the same values (`{"a": 1}`, `{"b": 2}` would come back with `None`s added) or
+    Parquet cannot store them."""
     values = [record.get(name) for record in records]
+    strings = _strings(values)
+    if strings is not None:
+        return strings, False
     try:
-        return _strings(values) or pa.array(values)
+        array = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        log.warning("column %r mixes value types; it is kept as JSON text in the output", name)
-        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values])
+        problem = "mixes value types (or has integers beyond 64 bits)"
+    else:
+        if _storable(array.type) and _same(array.to_pylist(), values):
+            return array, False
+        problem = "has objects with differing or no keys"
+    log.warning("column %r %s; the results keep it as JSON text, exports as the original values", name, problem)
+    return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string()), True
+
+
+def _storable(kind: pa.DataType) -> bool:
+    """Whether Parquet can store `kind`: not a struct without fields (`{}`), at any depth."""
+    if pa.types.is_struct(kind) and kind.num_fields == 0:
+        return False
+    return all(_storable(kind.field(i).type) for i in range(kind.num_fields))
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a == b where NaN equals NaN and an int equals the same float (Arrow stores [1, 2.5] as doubles)."""
+    if a == b:
+        return True
+    if isinstance(a, float) and isinstance(b, float):
+        return a != a and b != b  # both NaN
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    return False
 
 
 # pa.array() on Python lists or NumPy arrays imports pandas (0.2-0.4 s, a tenth of a ZIP-FIT run on the sample
@@ -147,11 +186,19 @@ def read_results(path: str | Path) -> pa.Table:
 
 
 def original_records(table: pa.Table) -> pa.Table:
-    """The rows of a results table with only the original columns, under their original names."""
-    names: dict[str, str] = metadata_of(table).get("original_columns") or {
+    """The rows of a results table with only the original columns, under their original names.
+
+    Columns kept as JSON text stay so (Parquet cannot hold them otherwise) and are listed in the metadata's
+    `json_columns`, under their original names, so that `table_bytes` writes JSONL and CSV with the values.
+    """
+    metadata = metadata_of(table)
+    names: dict[str, str] = metadata.get("original_columns") or {
         name: name for name in table.column_names if name != "pool_index"
     }
-    return table.select(list(names.values())).rename_columns(list(names))
+    as_json = set(metadata.get("json_columns", []))
+    records = table.select(list(names.values())).rename_columns(list(names))
+    about = {"json_columns": [name for name, output in names.items() if output in as_json]}
+    return records.replace_schema_metadata({METADATA_KEY: json.dumps(about).encode()})
 
 
 def write_records(table: pa.Table, path: str | Path) -> None:
@@ -176,8 +223,8 @@ def table_bytes(table: pa.Table, fmt: str) -> bytes:
 
 
 def jsonl_bytes(table: pa.Table) -> bytes:
-    """One JSON object per row, UTF-8."""
-    lines = (json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in table.to_pylist())
+    """One JSON object per row, UTF-8; binary values as base64, dates and times as ISO 8601 text."""
+    lines = (json.dumps(row, ensure_ascii=False, default=_json_default) + "\n" for row in _rows(table))
     return "".join(lines).encode("utf-8")
 
 
@@ -190,18 +237,38 @@ def csv_bytes(table: pa.Table) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow([_safe_cell(name) for name in table.column_names])
-    for row in table.to_pylist():
+    for row in _rows(table):
         writer.writerow([_csv_cell(value) for value in row.values()])
     return buffer.getvalue().encode("utf-8")
+
+
+def _rows(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows as dicts, with the values of columns kept as JSON text (metadata `json_columns`) decoded."""
+    rows = table.to_pylist()
+    for name in metadata_of(table).get("json_columns", []):
+        for row in rows:
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+    return rows
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dt.date | dt.time):  # datetime is a date
+        return value.isoformat()
+    return str(value)  # e.g. Decimal, timedelta
 
 
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, list | dict):
-        return _safe_cell(json.dumps(value, ensure_ascii=False, default=str))
+        return _safe_cell(json.dumps(value, ensure_ascii=False, default=_json_default))
     if isinstance(value, str):
         return _safe_cell(value)
+    if isinstance(value, bytes):
+        return _json_default(value)
     return value
 
 

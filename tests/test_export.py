@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
@@ -81,3 +83,44 @@ def test_manifest_names_the_file_and_its_hash():
     assert about["records"] == 3
     assert about["run"]["pool"]["texts_sha256"] == "f" * 64
     assert about["version"]
+
+
+TRICKY = [  # values Arrow would change or Parquet cannot store, each next to plain ones
+    {"text": "a", "id": 1, "meta": {"a": 1}, "empty": {}, "big": 2**70, "ratio": 1},
+    {
+        "text": [{"role": "user", "content": "hi"}],
+        "id": "b",
+        "meta": {"b": [1, 2]},
+        "empty": {"k": {}},
+        "big": 3,
+        "ratio": 2.5,
+    },
+    {"text": "c", "id": None, "meta": None, "empty": [{}], "big": None, "ratio": float("nan")},
+]
+
+
+def test_exports_give_back_values_that_parquet_cannot_hold_as_given(tmp_path):
+    pool = parse_dataset(b"".join(json.dumps(r).encode() + b"\n" for r in TRICKY), name="pool.jsonl")
+    table = results_table(pool, method_columns("zipfit", np.zeros(3), np.arange(3), np.zeros(3, dtype=int), 3), {})
+    pq.write_table(table, tmp_path / "results.parquet")  # every column can be stored
+    stored = pq.read_table(tmp_path / "results.parquet")
+    assert stored.column("text").to_pylist() == ["a", "<|user|>\nhi", "c"]  # what was scored
+    assert stored.schema.field("ratio").type == "double"  # a plain column keeps its type (1 -> 1.0, NaN)
+    everything = np.ones(3, dtype=bool)
+    exported = [json.loads(line) for line in records_bytes(stored, everything, "jsonl").decode().splitlines()]
+    assert [r.pop("ratio") for r in exported][:2] == [1.0, 2.5]
+    assert exported == [{k: v for k, v in r.items() if k != "ratio"} for r in TRICKY]
+    rows = pacsv.read_csv(io.BytesIO(records_bytes(stored, everything, "csv"))).to_pylist()
+    assert [r["id"] for r in rows] == ["1", "b", ""]  # the values, not their JSON text ("b" quoted)
+    assert [json.loads(r["meta"]) for r in rows[:2]] == [{"a": 1}, {"b": [1, 2]}]
+
+
+def test_binary_values_are_exported_as_base64(tmp_path):
+    pq.write_table(pa.table({"text": ["a", "b"], "blob": [b"\x00\x01hi", None]}), tmp_path / "pool.parquet")
+    pool = parse_dataset((tmp_path / "pool.parquet").read_bytes(), name="pool.parquet")
+    table = results_table(pool, method_columns("zipfit", np.zeros(2), np.arange(2), np.zeros(2, dtype=int), 2), {})
+    exported = [json.loads(line) for line in records_bytes(table, np.ones(2, dtype=bool), "jsonl").splitlines()]
+    assert exported == [{"text": "a", "blob": base64.b64encode(b"\x00\x01hi").decode()}, {"text": "b", "blob": None}]
+    assert pq.read_table(io.BytesIO(records_bytes(table, np.ones(2, dtype=bool), "parquet"))).column(
+        "blob"
+    ).to_pylist() == [b"\x00\x01hi", None]

@@ -308,3 +308,16 @@ def test_unknown_suffix():
 def test_lone_surrogate_escape(tmp_path):
     (tmp_path / "a.jsonl").write_text('{"text": "bad \\ud800 escape"}\n', encoding="utf-8")
     assert "unpaired surrogate" in str(error_of(tmp_path / "a.jsonl"))
+
+
+def test_lone_surrogate_anywhere_in_a_record_is_found_with_its_line(tmp_path):
+    emoji = '{"text": "ok \\ud83d\\ude00", "meta": {"note": "paired escapes are an emoji"}}'  # valid
+    lines = [emoji, '{"text": "fine", "meta": {"tags": ["a", "x\\udc80y"]}}']
+    (tmp_path / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "a.json").write_text("[\n" + ",\n".join(lines) + "\n]", encoding="utf-8")
+    for name in ("a.jsonl", "a.json"):
+        error = error_of(tmp_path / name)
+        assert error.line == (2 if name == "a.jsonl" else 3)
+        assert "unpaired surrogate ('\\udc80') in field 'meta'" in error.message
+    (tmp_path / "b.jsonl").write_text(emoji + "\n", encoding="utf-8")
+    assert texts_of(tmp_path / "b.jsonl") == ["ok \U0001f600"]
