@@ -262,6 +262,10 @@ def _score(args: argparse.Namespace) -> None:
     targets = _load("targets", args.targets, args.text_field)
     if args.k is not None:
         check_k(args.k, len(pool))
+    task_ids = None
+    if rds_params is not None and args.task_field is not None:  # checked now, not after ZIP-FIT
+        task_ids = _task_ids(targets, args.task_field)
+        log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
 
     started = time.perf_counter()
     columns: dict[str, np.ndarray] = {}
@@ -284,7 +288,7 @@ def _score(args: argparse.Namespace) -> None:
             columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
             metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode)
         if rds_params is not None and spec is not None:
-            columns.update(_score_rds(pool, targets, rds_params, args, cache, engine))
+            columns.update(_score_rds(pool, targets, task_ids, rds_params, args, cache, engine))
             metadata["rds"] = _rds_metadata(rds_params, spec, args.task_field, engine.device())
     metadata["k"] = args.k
     write_parquet(results_table(pool, columns, metadata), out)
@@ -330,11 +334,14 @@ def _rds_params(args: argparse.Namespace) -> RdsParams:
 
 
 def _score_rds(
-    pool: Dataset, targets: Dataset, params: RdsParams, args: argparse.Namespace, cache: Cache, engine: Any
+    pool: Dataset,
+    targets: Dataset,
+    task_ids: list[str] | None,
+    params: RdsParams,
+    args: argparse.Namespace,
+    cache: Cache,
+    engine: Any,
 ) -> dict[str, np.ndarray]:
-    task_ids = None if args.task_field is None else _task_ids(targets, args.task_field)
-    if task_ids is not None:
-        log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
     with _progress_bar("RDS+ embedding", "text") as progress:
         result = engine.run_rds(pool.texts, targets.texts, params, task_ids=task_ids, cache=cache, on_progress=progress)
     return method_columns("rds", result.score, result.rank, result.nearest_target, args.k)

@@ -263,6 +263,7 @@ def _folder_config(folder: Path, name: str) -> Any:
         raise OptionError(
             "--model", f"{name!r} has no .safetensors weights; only those are loaded (pickle-based .bin files never)"
         )
+    _check_weights(folder, name)
     offline()
     from transformers import AutoConfig
 
@@ -275,6 +276,20 @@ def _folder_config(folder: Path, name: str) -> Any:
     if getattr(config, "is_encoder_decoder", False):
         raise OptionError("--model", f"{name!r} is an encoder-decoder model; use a causal LM or an encoder")
     return config
+
+
+def _check_weights(folder: Path, name: str) -> None:
+    """OptionError if a .safetensors file is damaged (truncated, not safetensors): reads the headers only."""
+    from safetensors import SafetensorError, safe_open
+
+    for weights in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(weights, "pt"):
+                pass
+        except (SafetensorError, OSError) as e:
+            raise OptionError(
+                "--model", f"{name!r}: {weights.name} is damaged ({e}); copy or download the model again"
+            ) from None
 
 
 def _looks_like_path(name: str) -> bool:

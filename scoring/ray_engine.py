@@ -51,7 +51,7 @@ from scoring.models import Device, ModelSpec, default_device
 from scoring.pipeline import PAIRS_PER_CHUNK, RdsParams, ZipfitParams, ZipfitResult, embedding_settings, model_spec
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
-from scoring.runner import CHECKPOINT_ENV, compute_cached
+from scoring.runner import checkpoint_seconds, compute_cached
 
 log = logging.getLogger(__name__)
 
@@ -388,7 +388,7 @@ class _Checkpoints:
 
     def __init__(self, table: CacheTable) -> None:
         self.table, self.keys, self.values = table, [], []
-        self.seconds = float(os.environ.get(CHECKPOINT_ENV, 5))
+        self.seconds = checkpoint_seconds()
         self.last = time.monotonic()
 
     def __enter__(self) -> _Checkpoints:

@@ -7,6 +7,7 @@ last one stopped.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -16,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 import numpy as np
 
 from scoring.cache import CacheTable
-from scoring.errors import Cancelled
+from scoring.errors import Cancelled, OptionError
 from scoring.spill import release
 
 CHECKPOINT_ENV = "SCORING_CHECKPOINT_SECONDS"
@@ -67,7 +68,7 @@ def compute_cached(
     sequence = np.argsort(order[todo], kind="stable") if order is not None else np.argsort(todo)
     chunks = [sequence[i : i + chunk_size] for i in range(0, len(sequence), chunk_size)]
 
-    store = _Store(table, float(os.environ.get(CHECKPOINT_ENV, 5)) if flush_seconds is None else flush_seconds)
+    store = _Store(table, checkpoint_seconds() if flush_seconds is None else flush_seconds)
     try:
         for chunk, chunk_values in _map_chunks(chunks, lambda c: compute(todo[c]), workers, cancel):
             values[todo[chunk]] = chunk_values
@@ -79,6 +80,20 @@ def compute_cached(
         store.flush()
     _copy_rows(values, missing, todo[inverse])
     return values
+
+
+def checkpoint_seconds() -> float:
+    """Seconds between cache writes while work goes on: `$SCORING_CHECKPOINT_SECONDS` (e.g. 0.5), else 5."""
+    setting = os.environ.get(CHECKPOINT_ENV, "").strip()
+    if not setting:
+        return 5.0
+    try:
+        seconds = float(setting)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise OptionError(CHECKPOINT_ENV, f"{setting!r} is not a number of seconds such as 5 or 0.5; fix or unset it")
+    return seconds
 
 
 def _copy_rows(values: np.ndarray, to: np.ndarray, source: np.ndarray) -> None:

@@ -252,3 +252,12 @@ def test_cache_dir_flag(files, tmp_path):
     folder = tmp_path / "elsewhere"
     assert main(score_args(files, "--cache-dir", str(folder))) == 0
     assert any(folder.rglob("*.npy"))
+
+
+@pytest.mark.parametrize("setting", ["abc", "-1", "nan", "inf"])
+def test_a_bad_checkpoint_interval_is_a_one_line_error(files, isolated_cache, setting):
+    env = {**os.environ, "SCORING_CHECKPOINT_SECONDS": setting}
+    result = subprocess.run(
+        [sys.executable, "-m", "scoring", *score_args(files)], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert_one_line_error(result, f"SCORING_CHECKPOINT_SECONDS: {setting!r} is not a number of seconds")

@@ -168,6 +168,15 @@ def test_task_field_needs_a_name_in_every_target(fake, files, write_jsonl, capsy
     assert "targets.jsonl:2: this record has no task name (text or number) in field 'task'" in capsys.readouterr().err
 
 
+def test_a_missing_task_field_is_refused_before_zipfit_runs(fake, files, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    assert score(files, "all", "--task-field", "nope", "--cache-dir", str(cache)) == 2
+    assert "has no field 'nope' for --task-field" in capsys.readouterr().err
+    assert not list(cache.rglob("zipfit-*"))  # no ZIP-FIT work was done (or cached) first
+    assert score(files, "all", "--cache-dir", str(cache)) == 0
+    assert list(cache.rglob("zipfit-*"))  # where a run that gets that far leaves it
+
+
 def test_embed_refuses_other_output_types(fake, files, capsys):
     assert main(["embed", "--input", str(files["pool"]), "--out", str(files["dir"] / "v.csv"), "--model", "fake"]) == 2
     assert "--out: " in capsys.readouterr().err

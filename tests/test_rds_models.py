@@ -137,6 +137,17 @@ def test_folder_without_config_or_safetensors_is_refused(tmp_path):
         resolve_model(str(pickled))
 
 
+def test_damaged_weights_are_refused_before_any_work(tmp_path):
+    folder = minilm_copy(tmp_path / "minilm")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # an interrupted copy
+    with pytest.raises(OptionError, match=r"model.safetensors is damaged \(.*\); copy or download the model again"):
+        resolve_model(str(folder))
+    weights.write_bytes(b"abc")
+    with pytest.raises(OptionError, match=r"model.safetensors is damaged"):
+        resolve_model(str(folder))
+
+
 def test_custom_model_code_never_runs(tmp_path):
     marker = tmp_path / "code-ran"
     folder = tiny_folder(
