@@ -344,15 +344,17 @@ def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]
     for number, line in _lines(_decode(data, name)):
         if not line.strip():
             continue
+        array_hint = "; if the file is one JSON array [...], name it .json" if line.lstrip().startswith("[") else ""
         try:
             value = json.loads(line)
         except json.JSONDecodeError as e:
-            raise InputError(
-                f"is not valid JSON ({_json_problem(e)}); fix or remove this line", file=name, line=number
-            ) from None
+            what_to_do = array_hint or "; fix or remove this line"
+            raise InputError(f"is not valid JSON ({_json_problem(e)}){what_to_do}", file=name, line=number) from None
         if not isinstance(value, dict):
             raise InputError(
-                f"holds {_kind(value)}, not a record; each line must be a JSON object {{...}}", file=name, line=number
+                f"holds {_kind(value)}, not a record; each line must be a JSON object {{...}}{array_hint}",
+                file=name,
+                line=number,
             )
         records.append(value)
         lines.append(number)
@@ -371,7 +373,8 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"is not valid JSON ({_json_problem(e)})", file=name, line=e.lineno) from None
+        hint = "; if the file has one JSON object per line, name it .jsonl" if e.msg == "Extra data" else ""
+        raise InputError(f"is not valid JSON ({_json_problem(e)}){hint}", file=name, line=e.lineno) from None
     if not isinstance(value, list):
         hint = f" with keys {_listing(list(value))}" if isinstance(value, dict) else ""
         raise InputError(
@@ -437,11 +440,31 @@ def _skip_space_and_comma(text: str, position: int) -> int:
     return position
 
 
+CSV_QUOTING = "a field that starts with a double quote must end with one, and a quote inside it is written twice"
+
+
 def _read_csv(data: bytes, name: str, delimiter: str = ",") -> tuple[list[Record], list[int | None]]:
+    return _read_delimited(_decode(data, name), name, delimiter, csv.QUOTE_MINIMAL)
+
+
+def _read_tsv(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    """Quoted like CSV (as pandas and spreadsheets write TSV), or, if that fails, with quotes as plain text."""
+    text = _decode(data, name)
+    try:
+        return _read_delimited(text, name, "\t", csv.QUOTE_MINIMAL)
+    except InputError as quoted:
+        try:
+            return _read_delimited(text, name, "\t", csv.QUOTE_NONE)
+        except InputError:
+            raise quoted from None
+
+
+def _read_delimited(text: str, name: str, delimiter: str, quoting: int) -> tuple[list[Record], list[int | None]]:
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    reader = csv.reader(io.StringIO(_decode(data, name), newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True, quoting=quoting)
     records: list[Record] = []
     lines: list[int | None] = []
+    start = 1  # the line where the row being read starts
     try:
         header = next(reader, None)
         if header is None:
@@ -462,12 +485,12 @@ def _read_csv(data: bytes, name: str, delimiter: str = ",") -> tuple[list[Record
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as e:
-        raise InputError(f"is not valid CSV ({e})", file=name, line=reader.line_num) from None
+        kind = "CSV" if delimiter == "," else "TSV"
+        problem = "a quoted field starting here is never closed" if "unexpected end of data" in str(e) else str(e)
+        raise InputError(
+            f"is not valid {kind} ({problem}); check the quoting: {CSV_QUOTING}", file=name, line=start
+        ) from None
     return records, lines
-
-
-def _read_tsv(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
-    return _read_csv(data, name, delimiter="\t")
 
 
 def _read_parquet(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:

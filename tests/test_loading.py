@@ -321,3 +321,29 @@ def test_lone_surrogate_anywhere_in_a_record_is_found_with_its_line(tmp_path):
         assert "unpaired surrogate ('\\udc80') in field 'meta'" in error.message
     (tmp_path / "b.jsonl").write_text(emoji + "\n", encoding="utf-8")
     assert texts_of(tmp_path / "b.jsonl") == ["ok \U0001f600"]
+
+
+def test_csv_quote_never_closed_is_reported_where_it_opens(tmp_path):
+    (tmp_path / "a.csv").write_text('text,n\n"open quote,1\nnext,2\nlast,3\n', encoding="utf-8")
+    error = error_of(tmp_path / "a.csv")
+    assert error.line == 2
+    assert "is not valid CSV (a quoted field starting here is never closed); check the quoting" in error.message
+
+
+def test_tsv_with_quotes_as_plain_text(tmp_path):
+    (tmp_path / "a.tsv").write_text('text\tn\n"Hello," she said\t1\nplain\t2\n', encoding="utf-8")
+    assert texts_of(tmp_path / "a.tsv") == ['"Hello," she said', "plain"]
+    quoted = 'text\tn\n"a\ttab"\t1\n"""quoted"" word"\t2\n'  # as pandas writes TSV
+    (tmp_path / "b.tsv").write_text(quoted, encoding="utf-8")
+    assert texts_of(tmp_path / "b.tsv") == ["a\ttab", '"quoted" word']
+
+
+def test_json_and_jsonl_swapped_get_a_hint_to_rename(tmp_path):
+    (tmp_path / "lines.json").write_text('{"text": "a"}\n{"text": "b"}\n', encoding="utf-8")
+    assert "if the file has one JSON object per line, name it .jsonl" in error_of(tmp_path / "lines.json").message
+    (tmp_path / "pretty.jsonl").write_text('[\n  {"text": "a"}\n]\n', encoding="utf-8")
+    (tmp_path / "one-line.jsonl").write_text('[{"text": "a"}, {"text": "b"}]\n', encoding="utf-8")
+    for name in ("pretty.jsonl", "one-line.jsonl"):
+        error = error_of(tmp_path / name)
+        assert error.line == 1
+        assert error.message.endswith("; if the file is one JSON array [...], name it .json"), error.message
