@@ -344,7 +344,8 @@ def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]
     for number, line in _lines(_decode(data, name)):
         if not line.strip():
             continue
-        array_hint = "; if the file is one JSON array [...], name it .json" if line.lstrip().startswith("[") else ""
+        first_is_array = not records and line.lstrip().startswith("[")
+        array_hint = "; if the file is one JSON array [...], name it .json" if first_is_array else ""
         try:
             value = json.loads(line)
         except json.JSONDecodeError as e:
