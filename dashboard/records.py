@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -21,6 +22,8 @@ COLUMN_LABELS = {
     "both": st.column_config.CheckboxColumn("both", help="in the other method's top k too", width="small"),
 }
 HIDDEN = ("zipfit_nearest_target", "rds_nearest_target")
+WRAP_CHARS = 120
+"""About how many characters a line of the full-text box holds before it wraps (the page's width)."""
 
 
 def table(rows: pd.DataFrame, key: str, height: int = 400, show_text: bool = True) -> int | None:
@@ -50,8 +53,21 @@ def table(rows: pd.DataFrame, key: str, height: int = 400, show_text: bool = Tru
     return index
 
 
+def containing(query: str, pool_digest: str) -> np.ndarray:
+    """(N,) bool: which pool texts contain `query` anywhere (case-insensitive, as typed: no pattern), e.g.
+    `containing("return", digest)[i]`. The table shows shortened texts; this searches the whole ones."""
+    return _containing(query, pool_digest, state.get("results").inputs.pool.dataset.texts)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _containing(query: str, pool_digest: str, _texts: list[str]) -> np.ndarray:  # _texts: named by pool_digest
+    needle = query.casefold()
+    return np.fromiter((needle in text.casefold() for text in _texts), dtype=bool, count=len(_texts))
+
+
 def full_text(index: int) -> None:
-    """The whole text of pool record `index`, as text."""
+    """The whole text of pool record `index`, as text, in a box about as tall as the wrapped text (at most 400 px)."""
     text = state.get("results").inputs.pool.dataset.texts[index]
     st.caption(f"Record #{index} · {len(text):,} characters")
-    st.code(text, language=None, wrap_lines=True, height=min(400, 40 + 20 * text.count("\n")) if text else "content")
+    rows = sum(1 + len(line) // WRAP_CHARS for line in text.split("\n"))  # long lines wrap
+    st.code(text, language=None, wrap_lines=True, height=min(400, 20 + 20 * rows) if text else "content")

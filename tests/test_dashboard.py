@@ -425,3 +425,18 @@ def test_a_cache_folder_that_cannot_be_used_is_explained(app, monkeypatch, tmp_p
         f"$SCORING_CACHE_DIR: '{tmp_path / 'a-file'}' is a file, not a folder; give a writable folder with "
         "$SCORING_CACHE_DIR"
     ]
+
+
+def test_the_text_filter_searches_whole_texts_not_the_shortened_ones(app):
+    long_pool = [*SMALL_POOL, {"text": "x " * 400 + "a NEEDLE at the end", "source": "long"}]
+    upload(app, "pool", "small.jsonl", jsonl(long_pool))
+    app.session_state["lens.k"] = len(long_pool)  # everything selected: the filter alone decides what is listed
+    settle(app)
+    app.switch_page("views/side_by_side.py")
+    settle(app)
+    next(t for t in app.text_input if t.key == "lens.sbs.filter").input("needle").run()
+    expected = sum("needle" in r["text"].casefold() for r in long_pool)
+    assert expected == 1
+    shown = [c.value for c in app.caption if "of the top" in c.value]
+    assert len(shown) == 2  # one caption per method
+    assert all(c.startswith(f"{expected} of the top {len(long_pool)} shown") for c in shown), shown

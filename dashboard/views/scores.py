@@ -12,6 +12,14 @@ from dashboard import charts, records, state
 from scoring.compare import NEITHER, spearman
 
 LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
+RDS_RULES = {
+    "round-robin": "RDS+ selects round-robin over the targets, not by a score threshold: this histogram shows each "
+    "item's highest cosine to any target, the {k:,} selected are coloured, and some lower-scoring items are chosen "
+    "for targets that other items serve less well.",
+    "mean": "RDS+ selects by the mean cosine over the targets, while this histogram shows each item's highest cosine "
+    "to any target: the {k:,} selected are coloured, so they need not be the highest here.",
+}
+"""What the RDS+ histogram's colours mean under a rule that is not its x-axis (max cosine) cut at k."""
 SELECT_HINT = "Draw a box or lasso around points of the scatter plot to list their records here."
 
 results = state.page_results("Scores", "The scores appear here as soon as a method has finished.")
@@ -34,10 +42,7 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
                 "candidates score alike). Switch fast mode off for the selection you keep."
             )
         if not threshold:
-            st.caption(
-                f"RDS+ selects with the {results.inputs.rds.selection} rule, not by a score threshold: "
-                f"the top {k:,} are coloured, and some lower-scoring items are chosen for under-served targets."
-            )
+            st.caption(RDS_RULES[results.inputs.rds.selection].format(k=k))
 
 if results.both:
     rho = spearman(frame["zipfit_score"], frame["rds_score"])

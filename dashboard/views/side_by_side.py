@@ -14,7 +14,7 @@ results = state.page_results("Side by side", "The selections appear here as soon
 
 frame, k = results.frame, results.k
 query = st.text_input("Filter by text", key=state.key("sbs.filter"), placeholder="e.g. def , integral, Bonjour")
-shown = frame[frame["text"].str.contains(query, case=False, regex=False)] if query else frame
+shown = frame[records.containing(query, results.inputs.pool.digest)[frame["pool_index"]]] if query else frame
 
 picked = None
 other = {"zipfit": "rds", "rds": "zipfit"}
