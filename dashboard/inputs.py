@@ -215,12 +215,13 @@ def _is_label_column(dataset: Dataset, column: str) -> bool:
 
 
 def _k_input(pool_size: int) -> int:
-    """k from a count or a share of the pool; switching between the two keeps the same k (as near as 0.1% goes)."""
+    """k from a count or a share of the pool; switching between the two keeps the same k, e.g. k = 137 of 2,933
+    shows as 4.7% and stays 137 (not 138) until the share is moved."""
     as_percent = st.toggle("k as % of the pool", key=state.key("k_percent"), on_change=_carry_k, args=(pool_size,))
     if as_percent:
         start, key = state.get("k_pct_start", 5.0), state.key(_k_name("k_pct"))
         percent = st.slider("k (% of the pool)", 0.1, 100.0, start, 0.1, key=key, format="%.1f%%")
-        k = max(1, round(pool_size * percent / 100))
+        k = _k_of_share(percent, pool_size)
         st.caption(f"k = {k:,} records")
         return k
     start, key = state.get("k_start", 100), state.key(_k_name("k"))
@@ -237,11 +238,22 @@ def _carry_k(pool_size: int) -> None:
     value can linger in either, and setting a widget's value through session state races with reruns)."""
     if state.get("k_percent"):
         k = min(state.get(_k_name("k"), state.get("k_start", 100)), pool_size)
-        state.put("k_pct_start", min(100.0, max(0.1, round(100 * k / pool_size, 1))))
+        percent = min(100.0, max(0.1, round(100 * k / pool_size, 1)))
+        state.put("k_pct_start", percent)
+        state.put("k_carried", (k, percent, pool_size))  # the k that this rounded share stands for
     else:
         percent = state.get(_k_name("k_pct"), state.get("k_pct_start", 5.0))
-        state.put("k_start", max(1, round(pool_size * percent / 100)))
+        state.put("k_start", _k_of_share(percent, pool_size))
     state.put("k_switches", state.get("k_switches", 0) + 1)
+
+
+def _k_of_share(percent: float, pool_size: int) -> int:
+    """The k of a share of the pool: the k carried over by the last switch while the share is still the one
+    shown for it, else the nearest whole number of records (at least 1)."""
+    carried, carried_percent, carried_pool = state.get("k_carried", (None, None, None))
+    if carried is not None and percent == carried_percent and pool_size == carried_pool:
+        return carried
+    return max(1, round(pool_size * percent / 100))
 
 
 def _k_name(name: str) -> str:

@@ -196,6 +196,19 @@ def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(app):
     assert results(app).k == 30
 
 
+@pytest.mark.parametrize("k", [137, 1])  # of 2,933: 4.7% and 0.1% (the least) would be k = 138 and 3
+def test_switching_to_a_share_that_is_rounded_for_display_keeps_k(app, k):
+    app.run()
+    app.sidebar.number_input(key="lens.k").set_value(k)
+    app.sidebar.toggle(key="lens.k_percent").set_value(True)
+    settle(app)
+    assert results(app).k == k
+    assert f"k = {k:,} records" in [c.value for c in app.sidebar.caption]
+    app.sidebar.toggle(key="lens.k_percent").set_value(False)
+    settle(app)
+    assert results(app).k == k
+
+
 def test_changing_k_changes_the_selection_and_the_export(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
     settle(app)
