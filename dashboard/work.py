@@ -18,7 +18,7 @@ from dashboard.inputs import Inputs
 from scoring import __version__
 from scoring.compare import agreement
 from scoring.hashing import params_digest
-from scoring.jobs import CANCELLED, DONE, FAILED, Job, JobFn
+from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, Job, JobFn
 from scoring.mapping import MapParams, cached_umap_2d
 from scoring.pipeline import (
     RdsResult,
@@ -69,7 +69,7 @@ class Results:
             return f"{label} failed: the message and a retry button are at the top of the page."
         if job_state == CANCELLED:
             return f"{label} was cancelled: resume it at the top of the page."
-        return f"{label} is still running."
+        return f"{label} is still running." if job_state == RUNNING else f"{label} is waiting for its turn to run."
 
     def table(self) -> pa.Table:
         """The full results table (original columns included), as `python -m scoring score` writes it."""

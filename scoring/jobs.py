@@ -6,8 +6,9 @@ the app never waits for a job, and what the job finished is already in the cache
 queued, running or done returns that job, so two users scoring the same thing share one job. Jobs report
 progress and stop when cancelled; a failed or cancelled job is started afresh when submitted again, and
 because every method writes through the cache, the new run resumes from the work already saved. A submitter
-that names itself (`by`, e.g. a browser session) and asks for another job in the same lane drops the job it
-wanted before if that one is still queued and nobody else wants it: it would only delay the new one.
+that names itself (`by`, e.g. a browser session) and asks for another job in the same lane stops the job it
+wanted before if nobody else wants it: a queued one never starts, a running one is cancelled (its finished work
+stays in the cache), so that no one's work waits behind a job no one is looking at.
 
 >>> jobs = JobManager()
 >>> job = jobs.submit("zipfit:abc", "ZIP-FIT", lambda progress, cancel: 42, lane="zipfit")
@@ -114,8 +115,8 @@ class JobManager:
     def submit(self, key: str, label: str, fn: JobFn, *, lane: str = "default", by: Hashable | None = None) -> Job:
         """The job for `key`: the existing one unless it failed or was cancelled, else a new one.
 
-        `by` names the submitter: the job it wanted before in this lane is dropped if it is still queued and
-        wanted by no one else (a slider stepped with the keyboard asks for every value on the way).
+        `by` names the submitter: the job it wanted before in this lane is stopped if wanted by no one else
+        (a session that changed its inputs, a slider stepped with the keyboard through every value on the way).
         """
         with self._lock:
             job = self._jobs.get(key)
@@ -145,7 +146,7 @@ class JobManager:
             return list(self._jobs.values())
 
     def _want(self, job: Job, by: Hashable | None, lane: str) -> None:
-        """Record that `by` wants `job` in `lane`; drop the job it wanted there before if queued and unwanted."""
+        """Record that `by` wants `job` in `lane`; stop the job it wanted there before if no one wants it now."""
         job.wanted_by.add(by)
         if by is None:
             return
@@ -154,9 +155,9 @@ class JobManager:
         old = self._jobs.get(before) if before not in (None, job.key) else None
         if old is not None:
             old.wanted_by.discard(by)
-            if old.state == QUEUED and not old.wanted_by:
-                old.cancel()  # its worker skips it
-                del self._jobs[old.key]
+            if old.active and not old.wanted_by:
+                old.cancel()  # queued: its worker skips it; running: it stops at its next checkpoint
+                del self._jobs[old.key]  # asked for again, it is a new job that resumes from the cache
 
     def _forget_old(self) -> None:
         finished = [key for key, job in self._jobs.items() if not job.active]

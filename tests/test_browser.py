@@ -10,15 +10,22 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dashboard.launch import CHROMIUM, CHROMIUM_ARGS, Server, serve
+from scoring.cache import Cache
+from scoring.hashing import list_digest, text_keys
+from scoring.loading import load_dataset
+from scoring.pipeline import ZipfitParams
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
 LOCAL = {"localhost", "127.0.0.1", None}  # None: data: and blob: URLs
 OUTPUT = ROOT / "test-output"
 TARGETS = [
@@ -270,10 +277,11 @@ def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(browser: Browser, s
     context.close()
 
 
-def test_arrow_keys_on_the_gzip_slider_run_only_the_last_level_after_the_running_one(
+def test_arrow_keys_on_the_gzip_slider_stop_the_levels_passed_on_the_way(
     browser: Browser, server: Server, server_cache: Path
 ):
-    """9 -> 8 starts level 8; 8 -> 7 queues 7; 7 -> 6 replaces 7 with 6, so level 7 is never computed."""
+    """9 -> 8 starts level 8; 8 -> 7 and 7 -> 6 each stop the level the session no longer wants (cancelled if
+    running, dropped if queued): only level 6 is computed in full."""
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     page = watched(context.new_page())
     page.goto(server.url)
@@ -284,13 +292,18 @@ def test_arrow_keys_on_the_gzip_slider_run_only_the_last_level_after_the_running
     expect(zipfit).to_have_text(re.compile(r"^ZIP-FIT: \d+%"), timeout=60_000)  # level 8 running
     wait_until_idle(page)
     slider.press("ArrowLeft")
-    expect(zipfit).to_have_text(re.compile("waiting for the previous job"), timeout=60_000)  # level 7 queued
+    expect(slider).to_have_value("7", timeout=60_000)
     wait_until_idle(page)
     slider.press("ArrowLeft")
     expect(slider).to_have_value("6", timeout=60_000)
     wait_until_done(page, server)
     context.close()
-    tables = (server_cache / "v1" / "zipfit-size").glob("*/params.json")
-    levels = {json.loads(path.read_text())["params"]["level"] for path in tables}
-    assert {8, 6} <= levels, levels
-    assert 7 not in levels, levels
+    pool, targets = (load_dataset(SAMPLE / name).texts for name in ("pool.jsonl", "targets_humaneval.jsonl"))
+    keys, cache = np.unique(text_keys(pool)), Cache(server_cache)
+    stored = {}
+    for level in (8, 7, 6):
+        settings = {**asdict(ZipfitParams(level=level)), "targets": list_digest(text_keys(targets))}
+        stored[level] = int(cache.table("zipfit-alignment", settings, np.float64, (2,)).get(keys)[1].sum())
+    assert stored[6] == len(keys), stored
+    assert stored[8] < len(keys), stored
+    assert stored[7] < len(keys), stored

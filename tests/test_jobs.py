@@ -10,7 +10,7 @@ import time
 import pytest
 
 from scoring.errors import Cancelled, InputError
-from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, JobManager
+from scoring.jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, JobManager
 
 
 def test_same_key_is_one_job_run_once():
@@ -88,40 +88,68 @@ def test_no_eta_before_work_is_done_after_the_first_report():
     assert eta is None
 
 
-def test_a_submitter_that_moves_on_drops_its_queued_job_unless_someone_else_wants_it():
+def test_a_submitter_that_moves_on_stops_its_job_unless_someone_else_wants_it():
     release = threading.Event()
     ran: list[str] = []
 
     def work(name):
         def fn(progress, cancel):
-            if name == "busy":
-                release.wait(5)
+            if name.startswith("busy"):
+                while not release.wait(0.01):
+                    if cancel.is_set():
+                        raise Cancelled("cancelled")
             ran.append(name)
             return name
 
         return fn
 
     jobs = JobManager()
-    busy = jobs.submit("busy", "busy", work("busy"), lane="zipfit", by="s1")
-    while busy.state != RUNNING:  # the lane is taken (a queued one would be dropped below)
+    shared = jobs.submit("busy-shared", "busy", work("busy-shared"), lane="zipfit", by="s1")
+    jobs.submit("busy-shared", "busy", work("busy-shared"), lane="zipfit", by="s3")  # s3 wants it too
+    while shared.state != RUNNING:
         time.sleep(0.01)
-    a = jobs.submit("a", "a", work("a"), lane="zipfit", by="s1")  # s1 moved on from busy: it keeps running
+    a = jobs.submit("a", "a", work("a"), lane="zipfit", by="s1")  # s1 moved on; s3 still wants it: it runs on
+    assert not shared.cancel_event.is_set()
     jobs.submit("a", "a", work("a"), lane="zipfit", by="s2")  # s2 wants a too
     b = jobs.submit("b", "b", work("b"), lane="zipfit", by="s1")  # s1 moves on: a stays, s2 wants it
-    c = jobs.submit("c", "c", work("c"), lane="zipfit", by="s1")  # s1 moves on again: b is dropped
+    c = jobs.submit("c", "c", work("c"), lane="zipfit", by="s1")  # s1 moves on again: b (queued) is dropped
     other_lane = jobs.submit("d", "d", work("d"), lane="rds", by="s1")  # another lane: nothing dropped
     assert jobs.get("b") is None
     assert b.cancel_event.is_set()
     assert jobs.get("a") is a
     assert jobs.get("c") is c
     release.set()
-    for job in (busy, a, c, other_lane):
+    for job in (shared, a, c, other_lane):
         assert job.wait(5).state == DONE
     assert b.wait(5).state == CANCELLED
-    assert sorted(ran) == ["a", "busy", "c", "d"]  # b never ran
+    assert sorted(ran) == ["a", "busy-shared", "c", "d"]  # b never ran
     back = jobs.submit("b", "b", work("b"), lane="zipfit", by="s1")  # asked for again: a new job runs
     assert back is not b
     assert back.wait(5).result == "b"
+
+
+def test_a_running_job_nobody_wants_any_more_is_cancelled_and_the_lane_moves_on():
+    release = threading.Event()  # never set: the old job would run for ever unless cancelled
+    progress_made = threading.Event()
+
+    def endless(progress, cancel):
+        progress(1, 100)
+        progress_made.set()
+        while not release.wait(0.01):
+            if cancel.is_set():
+                raise Cancelled("cancelled")
+
+    jobs = JobManager()
+    old = jobs.submit("old", "old", endless, lane="rds", by="tab-a")
+    assert progress_made.wait(5)
+    mine = jobs.submit("mine", "mine", lambda progress, cancel: "mine", lane="rds", by="tab-b")  # queued behind
+    assert mine.state == QUEUED
+    jobs.submit("new", "new", lambda progress, cancel: "new", lane="rds", by="tab-a")  # tab a moved on
+    assert old.wait(5).state == CANCELLED
+    assert mine.wait(5).result == "mine"  # did not wait for the job nobody looks at
+    again = jobs.submit("old", "old", lambda progress, cancel: "resumed", lane="rds", by="tab-a")  # back to it
+    assert again is not old
+    assert again.wait(5).result == "resumed"
 
 
 def test_jobs_submitted_without_a_submitter_are_never_dropped():
