@@ -57,11 +57,14 @@ def _panel(specs: list[JobSpec]) -> list[Job]:
 def _job_status(job: Job, spec: JobSpec) -> None:
     if job.state == DONE:
         st.progress(1.0, text=f"{job.label}: done in {job.elapsed_seconds():.1f} s")
+    elif job.cancelling:
+        st.progress(job.fraction, text=f"{job.label}: {job.fraction:.0%} · cancelling after the current step…")
     elif job.active:
         text = _progress_text(job) if job.state == RUNNING else "waiting for the previous job of its kind…"
         st.progress(job.fraction, text=f"{job.label}: {text}")
         if st.button("Cancel", key=state.key(f"cancel.{job.key}"), help=f"Stop {job.label}; finished work is kept"):
             job.cancel()
+            st.rerun(scope="fragment")  # say "cancelling" now (a Cancel button shows only in the live panel)
     elif job.state == CANCELLED:
         st.warning(f"{job.label} was cancelled. The work finished so far is kept.", icon=":material/stop_circle:")
         _retry_button(job, spec, "Resume")

@@ -55,6 +55,8 @@ class Job:
     """Who asked for the job (None: a submitter that did not say, which keeps it wanted)."""
     first_report: tuple[float, int] | None = field(default=None, repr=False)
     """(time, done) of the first progress report: the rate counts the work done after it."""
+    last_report: float = field(default=0.0, repr=False)
+    """When progress was last reported."""
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished_event: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -70,31 +72,44 @@ class Job:
         return self.done / self.total if self.total else 0.0
 
     def eta_seconds(self) -> float | None:
-        """Seconds left at the rate seen since the first progress report, or None before there is a rate.
+        """Seconds left at the rate seen from the first to the last progress report, counting down since the
+        last one (at least 1 while work remains), or None before there is a rate.
 
-        Work reported done at once (e.g. found in the cache when a job resumes) does not count as speed.
+        Work reported done at once (e.g. found in the cache when a job resumes) does not count as speed, and the
+        time since the last report does not slow the rate down: between reports of slow steps (a batch of
+        long texts) the ETA would otherwise climb.
         """
         if self.state != RUNNING or self.first_report is None or not self.total:
             return None
         since, done_then = self.first_report
-        if self.done <= done_then:
+        if self.done <= done_then or self.last_report <= since:
             return None
-        return (time.monotonic() - since) * (self.total - self.done) / (self.done - done_then)
+        left = (self.last_report - since) * (self.total - self.done) / (self.done - done_then)
+        return max(left - (time.monotonic() - self.last_report), 1.0 if self.done < self.total else 0.0)
 
     def report(self, done: int, total: int) -> None:
         """Progress: `done` of `total` units of work."""
+        now = time.monotonic()
         if self.first_report is None:
-            self.first_report = (time.monotonic(), done)
-        self.done, self.total = done, total
+            self.first_report = (now, done)
+        self.done, self.total, self.last_report = done, total, now
 
     def elapsed_seconds(self) -> float:
         if self.started is None:
             return 0.0
         return (self.finished or time.monotonic()) - self.started
 
+    @property
+    def cancelling(self) -> bool:
+        """Asked to stop and not stopped yet: it stops at its next checkpoint (the end of its current chunk)."""
+        return self.cancel_event.is_set() and self.active
+
     def cancel(self) -> None:
-        """Ask the job to stop; it stops at its next checkpoint (within about a second)."""
+        """Ask the job to stop: a queued one is cancelled at once, a running one stops at its next checkpoint
+        (the end of its current chunk of work)."""
         self.cancel_event.set()
+        if self.state == QUEUED:  # its worker skips it when it comes to it
+            self.state = CANCELLED
 
     def wait(self, timeout: float | None = None) -> Job:
         """Block until the job has ended (or `timeout` seconds passed); returns the job."""

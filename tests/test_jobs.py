@@ -72,6 +72,47 @@ def test_eta_counts_only_the_work_done_after_the_first_report():
     assert 1.0 < eta < 3.0, eta  # counting the cached 50 would say about 0.2 s
 
 
+def test_eta_counts_down_between_reports_instead_of_climbing():
+    """Slow steps (an RDS+ batch of long texts) report seldom: waiting for the next report is not slowness."""
+    reported = threading.Event()
+    go_on = threading.Event()
+
+    def work(progress, cancel):
+        progress(0, 100)
+        time.sleep(0.2)
+        progress(10, 100)  # 10 units in 0.2 s: 90 more take about 1.8 s
+        reported.set()
+        go_on.wait(5)
+
+    job = JobManager().submit("k", "work", work)
+    assert reported.wait(5)
+    first = job.eta_seconds()
+    time.sleep(0.5)
+    later = job.eta_seconds()
+    go_on.set()
+    assert first is not None
+    assert later is not None
+    assert 1.4 < first < 2.5, first
+    assert 0.3 < first - later < 0.7, (first, later)  # the old formula went up, to about 2.7 s
+
+
+def test_a_cancelled_job_says_so_at_once():
+    release = threading.Event()
+    jobs = JobManager()
+    running = jobs.submit("a", "a", lambda progress, cancel: release.wait(5), lane="x")
+    queued = jobs.submit("b", "b", lambda progress, cancel: "b", lane="x")
+    while running.state != RUNNING:
+        time.sleep(0.01)
+    running.cancel()  # this work never checks: it stops when it ends
+    queued.cancel()
+    assert running.cancelling
+    assert (queued.state, queued.cancelling) == (CANCELLED, False)  # a queued job never has to wait to stop
+    release.set()
+    assert running.wait(5).state == DONE  # it finished before it could notice
+    assert not running.cancelling
+    assert queued.wait(5).state == CANCELLED
+
+
 def test_no_eta_before_work_is_done_after_the_first_report():
     reported = threading.Event()
     go_on = threading.Event()
