@@ -99,7 +99,11 @@ def _dataset_input(role: str, samples: dict[str, str], paste: bool = False) -> L
     if loaded is not None:
         state.put(f"{role}.last_good", loaded)
         st.caption(f"{len(loaded.dataset):,} records · text: {plain(loaded.dataset.text_origin)}")
-    return loaded if loaded is not None else state.get(f"{role}.last_good")
+        return loaded
+    loaded = state.get(f"{role}.last_good")  # nothing uploaded or pasted (yet, or any more)
+    if loaded is not None:
+        st.caption(f"Nothing chosen here: still showing results for {plain(loaded.label)}.")
+    return loaded
 
 
 def _uploaded(role: str) -> Loaded | None:

@@ -453,3 +453,12 @@ def test_the_text_filter_searches_whole_texts_not_the_shortened_ones(app):
     shown = [c.value for c in app.caption if "of the top" in c.value]
     assert len(shown) == 2  # one caption per method
     assert all(c.startswith(f"{expected} of the top {len(long_pool)} shown") for c in shown), shown
+
+
+def test_removing_an_uploaded_pool_says_which_results_are_still_shown(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    next(u for u in app.get("file_uploader") if u.key == "lens.pool.upload").set_value(None)  # the ✕ on the file
+    app.run()
+    assert "Nothing chosen here: still showing results for upload small.jsonl." in texts_of(app)
+    assert len(results(app).frame) == len(SMALL_POOL)
