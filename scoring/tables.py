@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import logging
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -87,7 +88,7 @@ def _column(records: list[dict[str, Any]], name: str) -> tuple[pa.Array, bool]:
     try:
         array = pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        problem = "mixes value types (or has integers beyond 64 bits)"
+        problem = "has values Parquet cannot store as one type (mixed types, integers beyond 64 bits, key-value maps)"
     else:
         if _storable(array.type) and _same(array.to_pylist(), values):
             return array, False
@@ -223,9 +224,28 @@ def table_bytes(table: pa.Table, fmt: str) -> bytes:
 
 
 def jsonl_bytes(table: pa.Table) -> bytes:
-    """One JSON object per row, UTF-8; binary values as base64, dates and times as ISO 8601 text."""
-    lines = (json.dumps(row, ensure_ascii=False, default=_json_default) + "\n" for row in _rows(table))
+    """One JSON object per row, UTF-8; binary values as base64, dates and times as ISO 8601 text, NaN and
+    infinities as null (JSON has no such numbers; `NaN` would break strict readers)."""
+    lines = (_json_line(row) for row in _rows(table))
     return "".join(lines).encode("utf-8")
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    try:
+        return json.dumps(row, ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+    except ValueError:  # a NaN or an infinity somewhere
+        return json.dumps(_finite(row), ensure_ascii=False, default=_json_default, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinite float, at any depth, replaced by None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
 
 
 def csv_bytes(table: pa.Table) -> bytes:
@@ -269,6 +289,8 @@ def _csv_cell(value: Any) -> Any:
         return _safe_cell(value)
     if isinstance(value, bytes):
         return _json_default(value)
+    if isinstance(value, float) and value != value:  # NaN: an empty cell, as pandas writes it
+        return ""
     return value
 
 

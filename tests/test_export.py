@@ -107,11 +107,14 @@ def test_exports_give_back_values_that_parquet_cannot_hold_as_given(tmp_path):
     assert stored.column("text").to_pylist() == ["a", "<|user|>\nhi", "c"]  # what was scored
     assert stored.schema.field("ratio").type == "double"  # a plain column keeps its type (1 -> 1.0, NaN)
     everything = np.ones(3, dtype=bool)
-    exported = [json.loads(line) for line in records_bytes(stored, everything, "jsonl").decode().splitlines()]
-    assert [r.pop("ratio") for r in exported][:2] == [1.0, 2.5]
+    lines = records_bytes(stored, everything, "jsonl").decode().splitlines()
+    exported = [json.loads(line, parse_constant=pytest.fail) for line in lines]  # strict JSON: no NaN
+    assert [r.pop("ratio") for r in exported] == [1.0, 2.5, None]  # JSON has no NaN: null, as pandas writes
     assert exported == [{k: v for k, v in r.items() if k != "ratio"} for r in TRICKY]
     rows = pacsv.read_csv(io.BytesIO(records_bytes(stored, everything, "csv"))).to_pylist()
     assert [r["id"] for r in rows] == ["1", "b", ""]  # the values, not their JSON text ("b" quoted)
+    assert [r["ratio"] for r in rows][:2] == [1.0, 2.5]
+    assert rows[2]["ratio"] is None  # an empty cell, not "nan"
     assert [json.loads(r["meta"]) for r in rows[:2]] == [{"a": 1}, {"b": [1, 2]}]
 
 
