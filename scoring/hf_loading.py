@@ -65,12 +65,14 @@ def load_folder(folder: Path, device: Device) -> HfEncoder:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    from safetensors import SafetensorError
+
     safe = {"local_files_only": True, "trust_remote_code": False}
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **safe)
         model = AutoModel.from_pretrained(folder, use_safetensors=True, dtype=device.torch_dtype(), **safe)
-    except (OSError, ValueError) as e:
-        raise OptionError("--model", f"{folder} cannot be loaded ({e})") from None
+    except (OSError, ValueError, SafetensorError) as e:  # e.g. a truncated weights file
+        raise OptionError("--model", f"{folder} cannot be loaded ({e}); copy or convert it again") from None
     return HfEncoder(tokenizer, model.to(device.name).eval(), device)
 
 

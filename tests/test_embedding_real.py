@@ -22,7 +22,7 @@ import torch
 from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
 from scoring.cache import Cache
-from scoring.models import SMOLLM2_FILE, SMOLLM2_MODULE, default_device
+from scoring.models import SMOLLM2_FILE, SMOLLM2_MODULE, default_device, forget_loaded_models
 from scoring.pipeline import RdsParams, embed_texts, run_rds
 from tests.fakes import reference_embedding
 
@@ -108,6 +108,20 @@ def test_smollm2_converted_copy_is_plain_safetensors_and_json(model_cache):
     names = {p.name for p in copies[0].iterdir()}
     assert {"config.json", "model.safetensors", "tokenizer.json"} <= names
     assert not {n for n in names if n.endswith((".bin", ".pt", ".pkl", ".pth"))}
+
+
+def test_a_damaged_converted_copy_is_converted_again(model_cache, tmp_path):
+    cache = Cache(tmp_path / "cache")
+    embed_texts(["def f(x): return x"], RdsParams(model="smollm2"), cache=cache)  # converts the GGUF file once
+    (weights,) = (cache.root / "v1" / "models").glob("*/model.safetensors")
+    size = weights.stat().st_size
+    weights.write_bytes(weights.read_bytes()[: size // 2])  # e.g. a disk that filled up
+    forget_loaded_models()
+    ours = embed_texts(["Guten Tag"], RdsParams(model="smollm2"), cache=cache)  # a new text: the model must load
+    forget_loaded_models()
+    expected = embed_texts(["Guten Tag"], RdsParams(model="smollm2"), cache=model_cache)  # the good copy
+    np.testing.assert_allclose(ours, expected, atol=1e-6)
+    assert weights.stat().st_size == size  # converted again, whole
 
 
 @pytest.mark.parametrize("model", ["smollm2", "minilm"])
