@@ -228,7 +228,7 @@ def overlap_lines(k: np.ndarray, overlap: np.ndarray, jaccard: np.ndarray, curre
         yaxis_range=[0, 1.02],
         **LAYOUT,
     )
-    figure.update_xaxes(range=[0, np.log10(max(len(k), 2))])
+    figure.update_xaxes(range=[0, np.log10(max(int(k[-1]) if len(k) else 2, 2))])  # up to the pool's size
     return figure
 
 

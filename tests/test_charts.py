@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from dashboard import charts
 from scoring.compare import BOTH, NEITHER, RDS_ONLY, ZIPFIT_ONLY, agreement
@@ -177,8 +178,10 @@ def test_overlap_lines_of_a_large_pool_are_thinned_on_the_log_axis_with_exact_va
     assert np.array_equal(shown[:1000], np.arange(1, 1001))  # every k up to 1,000
     assert np.allclose(shares.y, overlap[shown - 1] / shown)
     assert np.allclose(jaccards.y, jaccard[shown - 1])
+    assert figure.layout.xaxis.range[1] == pytest.approx(5.0)  # the axis ends at k = 100,000 (log10)
     small = charts.overlap_lines(*overlap_curve(rng.permutation(50), rng.permutation(50)), 5)
     assert len(small.data[0].x) == 50  # a small pool: every k
+    assert small.layout.xaxis.range[1] == pytest.approx(np.log10(50))
 
 
 def test_length_charts_mark_the_targets_median_inside_the_axis_and_label_round_lengths():

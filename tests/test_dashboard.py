@@ -462,3 +462,14 @@ def test_removing_an_uploaded_pool_says_which_results_are_still_shown(app):
     app.run()
     assert "Nothing chosen here: still showing results for upload small.jsonl." in texts_of(app)
     assert len(results(app).frame) == len(SMALL_POOL)
+
+
+def test_page_scripts_write_nothing_by_accident():
+    """Streamlit writes a bare expression of a page script to the page ("magic"), e.g. a string meant as a
+    docstring of the constant above it: only the module docstring may be a bare string."""
+    import ast
+
+    for path in [ROOT / "dashboard" / "app.py", *sorted((ROOT / "dashboard" / "views").glob("*.py"))]:
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+        stray = [n.lineno for n in body[1:] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
+        assert stray == [], f"{path.name}: bare values at lines {stray}"

@@ -12,6 +12,8 @@ from dashboard import charts, records, state
 from scoring.compare import NEITHER, spearman
 
 LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
+# What the RDS+ histogram's colours mean under a rule that is not its x-axis (max cosine) cut at k. (A comment:
+# a page script writes a bare string literal to the page.)
 RDS_RULES = {
     "round-robin": "RDS+ selects round-robin over the targets, not by a score threshold: this histogram shows each "
     "item's highest cosine to any target, the {k:,} selected are coloured, and some lower-scoring items are chosen "
@@ -19,7 +21,6 @@ RDS_RULES = {
     "mean": "RDS+ selects by the mean cosine over the targets, while this histogram shows each item's highest cosine "
     "to any target: the {k:,} selected are coloured, so they need not be the highest here.",
 }
-"""What the RDS+ histogram's colours mean under a rule that is not its x-axis (max cosine) cut at k."""
 SELECT_HINT = "Draw a box or lasso around points of the scatter plot to list their records here."
 
 results = state.page_results("Scores", "The scores appear here as soon as a method has finished.")
