@@ -141,7 +141,10 @@ sent whole on every view switch, and Streamlit's frontend copies it as text a fe
 
 
 def decimals(value: float, places: int = 3) -> str:
-    """`value` with `places` decimals, never "-0.000": `decimals(-0.0001)` -> "0.000"."""
+    """`value` with `places` decimals, never "-0.000": `decimals(-0.0001)` -> "0.000"; a NaN (e.g. the
+    correlation of scores that are all equal) -> "undefined"."""
+    if value != value:
+        return "undefined"
     return f"{round(value, places) + 0.0:.{places}f}"
 
 

@@ -197,3 +197,9 @@ def test_length_charts_mark_the_targets_median_inside_the_axis_and_label_round_l
     for chart in (figure, charts.length_boxes({"pool": frame["length"].to_numpy()})):
         assert chart.layout.xaxis.type == "log"
         assert {100, 200, 500, 1000} <= set(chart.layout.xaxis.tickvals)
+
+
+def test_decimals_never_shows_minus_zero_or_nan():
+    assert charts.decimals(-0.0001) == "0.000"
+    assert charts.decimals(0.52549) == "0.525"
+    assert charts.decimals(float("nan")) == "undefined"  # Spearman of scores that are all equal
