@@ -112,6 +112,7 @@ def test_smollm2_converted_copy_is_plain_safetensors_and_json(model_cache):
 
 def test_a_damaged_converted_copy_is_converted_again(model_cache, tmp_path):
     cache = Cache(tmp_path / "cache")
+    forget_loaded_models()  # a model loaded by an earlier test would be used without any copy in this cache
     embed_texts(["def f(x): return x"], RdsParams(model="smollm2"), cache=cache)  # converts the GGUF file once
     (weights,) = (cache.root / "v1" / "models").glob("*/model.safetensors")
     size = weights.stat().st_size
