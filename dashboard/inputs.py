@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.text import in_ui_terms, plain
 from scoring.errors import InputError, OptionError
-from scoring.hashing import file_digest, list_digest, text_keys
+from scoring.hashing import file_digest, list_digest, params_digest, text_keys
 from scoring.loading import FORMATS, Dataset, Records, parse_records, string_fields, with_texts
 from scoring.models import MODELS
 from scoring.pipeline import RdsParams, ZipfitParams
@@ -28,12 +28,14 @@ SELECTIONS = {"round-robin": "round-robin over targets (the paper's)", "max": "m
 
 @dataclass(frozen=True)
 class Loaded:
-    """A dataset ready to score: `keys` are the texts' sha256 (N,), `digest` identifies the whole list."""
+    """A dataset ready to score: `keys` are the texts' sha256 (N,), `digest` identifies the list of texts (what
+    scores depend on) and `records_digest` the records with their other fields (what the pages show)."""
 
     dataset: Dataset
     keys: np.ndarray
     digest: str
     label: str
+    records_digest: str
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ def _dataset(digest: str, name: str, text_field: str | None, label: str, _data: 
     except InputError as e:
         return e
     keys = text_keys(dataset.texts)
-    return Loaded(dataset, keys, list_digest(keys), label)
+    return Loaded(dataset, keys, list_digest(keys), label, params_digest({"file": digest, "text_field": text_field}))
 
 
 def _unwrap(value):

@@ -35,6 +35,8 @@ from scoring.tables import method_columns, results_table
 
 METHODS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
 DISPLAY_LIMIT = 300
+# Columns of the results frame (and those the pages add to it) that the pool's own fields must not overwrite.
+FRAME_COLUMNS = frozenset({"pool_index", "text", "length", "agreement", "both", "x", "y"})
 """Characters of text kept in the display table (the full text is shown on request)."""
 
 
@@ -176,14 +178,14 @@ def results(inputs: Inputs, jobs: dict[str, Job]) -> Results:
     done = {name: job.key if job.state == DONE else None for name, job in jobs.items()}
     zipfit = jobs["zipfit"].result if done["zipfit"] else None
     rds = jobs["rds"].result if done["rds"] else None
-    frame = _frame(inputs.pool.digest, done["zipfit"], done["rds"], inputs.k, inputs, zipfit, rds)
-    key = params_digest({"pool": inputs.pool.digest, "k": inputs.k, **done})
+    frame = _frame(inputs.pool.records_digest, done["zipfit"], done["rds"], inputs.k, inputs, zipfit, rds)
+    key = params_digest({"pool": inputs.pool.records_digest, "k": inputs.k, **done})
     return Results(inputs, jobs, zipfit, rds, frame, key)
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _frame(
-    pool_digest: str,
+    records_digest: str,
     zipfit_key: str | None,
     rds_key: str | None,
     k: int,
@@ -191,7 +193,8 @@ def _frame(
     _zipfit: ZipfitResult | None,
     _rds: RdsResult | None,
 ) -> pd.DataFrame:
-    """One row per pool item: index, text (shortened), length, label-like metadata, each method's columns."""
+    """One row per pool item: index, text (shortened), length, label-like metadata (see `metadata_columns`), each
+    method's columns."""
     inputs, zipfit, rds = _inputs, _zipfit, _rds
     dataset = inputs.pool.dataset
     frame = pd.DataFrame(
@@ -201,8 +204,8 @@ def _frame(
             "length": [len(text) for text in dataset.texts],
         }
     )
-    for column in metadata_columns(inputs):
-        frame[column] = [str(record.get(column, "")) for record in dataset.records]
+    for column, field in metadata_columns(inputs).items():
+        frame[column] = [str(record.get(field, "")) for record in dataset.records]
     if zipfit is not None:
         frame["zipfit_score"] = zipfit.score
         frame["zipfit_rank"] = ranks_descending(zipfit.score)
@@ -216,14 +219,21 @@ def _frame(
     return frame
 
 
-def metadata_columns(inputs: Inputs, limit: int = 50) -> list[str]:
-    """Original string/number columns with few distinct values (e.g. `source`): for colour and filters."""
+def metadata_columns(inputs: Inputs, limit: int = 50) -> dict[str, str]:
+    """Original string/number fields with few distinct values (e.g. `source`), for colour and filters, as
+    {frame column: field}. A field named like one of the pages' own columns is shown as `original_<name>`.
+
+    Example: fields `source` and `length` -> {"source": "source", "original_length": "length"}.
+    """
     dataset = inputs.pool.dataset
-    found = []
-    for column in dataset.columns:
-        values = [record.get(column) for record in dataset.records]
-        if column == "text" or not all(isinstance(v, str | int | float | bool) or v is None for v in values):
+    found = {}
+    for field in dataset.columns:
+        values = [record.get(field) for record in dataset.records]
+        if field == "text" or not all(isinstance(v, str | int | float | bool) or v is None for v in values):
             continue
         if 1 < len(set(values)) <= limit:
-            found.append(column)
+            column = field
+            while column in FRAME_COLUMNS or column.startswith(("zipfit_", "rds_")) or column in found:
+                column = f"original_{column}"
+            found[column] = field
     return found

@@ -464,6 +464,31 @@ def test_removing_an_uploaded_pool_says_which_results_are_still_shown(app):
     assert len(results(app).frame) == len(SMALL_POOL)
 
 
+@pytest.mark.parametrize("page", ["views/scores.py", "views/map.py", "views/side_by_side.py", "views/export.py"])
+def test_pool_fields_named_like_the_pages_own_columns_are_shown_renamed(app, page):
+    own = [r | {"length": "long" if i % 2 else "short", "pool_index": 100 + i % 7} for i, r in enumerate(SMALL_POOL)]
+    upload(app, "pool", "own-columns.jsonl", jsonl(own))
+    settle(app)
+    app.switch_page(page)
+    settle(app)
+    frame = results(app).frame
+    assert frame["pool_index"].tolist() == list(range(len(own)))
+    assert frame["length"].tolist() == [len(r["text"]) for r in own]
+    assert frame["original_length"].tolist() == [r["length"] for r in own]
+    assert frame["original_pool_index"].tolist() == [str(r["pool_index"]) for r in own]
+
+
+def test_two_pools_with_the_same_texts_show_their_own_fields(app):
+    upload(app, "pool", "first.jsonl", jsonl(SMALL_POOL))
+    settle(app)
+    relabelled = [r | {"source": f"second-{r['source']}"} for r in SMALL_POOL]
+    next(u for u in app.get("file_uploader") if u.key == "lens.pool.upload").set_value(
+        ("second.jsonl", jsonl(relabelled), "application/octet-stream")
+    )
+    settle(app)
+    assert results(app).frame["source"].tolist() == [r["source"] for r in relabelled]
+
+
 def test_page_scripts_write_nothing_by_accident():
     """Streamlit writes a bare expression of a page script to the page ("magic"), e.g. a string meant as a
     docstring of the constant above it: only the module docstring may be a bare string."""

@@ -29,7 +29,7 @@ targets = pd.DataFrame(
 )
 
 options = (["agreement"] if "agreement" in frame else []) + ["zipfit_score", "rds_score"]
-options = [o for o in options if o in frame] + work.metadata_columns(results.inputs)
+options = [o for o in options if o in frame] + list(work.metadata_columns(results.inputs))
 colour = st.selectbox("Colour by", options, key=state.key("map.colour"))
 event = state.plotly_chart(
     "map.chart",
