@@ -18,7 +18,7 @@ import numpy as np
 
 from scoring.cache import Cache
 from scoring.errors import Cancelled
-from scoring.hashing import list_digest
+from scoring.hashing import list_digest, text_keys
 from scoring.progress import ProgressFn
 
 
@@ -83,16 +83,25 @@ def cached_umap_2d(
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
 ) -> np.ndarray:
-    """umap_2d, cached for this exact set of texts (`keys`, in order) and embedding (`embedding_id`)."""
+    """umap_2d, cached for this exact list of texts (`keys`, in order) and embedding (`embedding_id`).
+
+    A map lays out one list, so its rows are stored by position: a text listed twice keeps its two points.
+    """
     cache = cache or Cache(None)
-    settings = {**asdict(params), "embedding": embedding_id, "texts": list_digest(keys)}
+    settings = {**asdict(params), "embedding": embedding_id, "texts": list_digest(keys), "rows": "by position"}
     table = cache.table("umap", settings, np.float32, (2,))
-    coordinates, found = table.get(keys)
+    rows = row_keys(len(keys))
+    coordinates, found = table.get(rows)
     if found.all():
         return coordinates
     coordinates = umap_2d(vectors, params, on_progress=on_progress, cancel=cancel)
-    table.put(keys, coordinates)
+    table.put(rows, coordinates)
     return coordinates
+
+
+def row_keys(n: int) -> np.ndarray:
+    """(n,) cache keys naming the positions 0..n-1 of a list (dtype S32): the keys of the texts "0", "1", …"""
+    return text_keys(str(i) for i in range(n))
 
 
 def _pca(vectors: np.ndarray, dims: int, seed: int) -> np.ndarray:

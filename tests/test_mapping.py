@@ -38,10 +38,14 @@ def test_clusters_stay_apart_including_transformed_points(clusters):
     assert neighbour_agreement(xy, labels) > 0.95
 
 
-def test_cached_map_is_computed_once(clusters, tmp_path, monkeypatch):
+def test_cached_map_is_computed_once_and_keeps_each_row(clusters, tmp_path, monkeypatch):
     vectors, _ = clusters
-    keys = text_keys([f"text {i}" for i in range(len(vectors))])
+    texts = [f"text {i}" for i in range(len(vectors))]
+    texts[150], vectors = texts[0], vectors.copy()  # a text listed twice (e.g. a target also in the pool)
+    vectors[150] = vectors[0]
+    keys = text_keys(texts)
     first = cached_umap_2d(keys, vectors, "fake-embedder", cache=Cache(tmp_path))
+    assert not np.array_equal(first[0], first[150])  # two points, which the cache must keep apart
     calls = []
     monkeypatch.setattr(scoring.mapping, "umap_2d", lambda *a, **k: calls.append(1))
     again = cached_umap_2d(keys, vectors, "fake-embedder", cache=Cache(tmp_path))
