@@ -19,13 +19,31 @@ AGREEMENT_COLOURS = {BOTH: "#9467bd", ZIPFIT_ONLY: "#1f77b4", RDS_ONLY: "#d62728
 CATEGORY_COLOURS = [c for c in qualitative.Dark24 if c != "#1CA71C"]
 """Distinct colours for the map's categories (23; Dark24 without its green, the targets' colour)."""
 OTHER_COLOUR = "#c7c7c7"
-LAYOUT = {"margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "legend": {"orientation": "h", "y": -0.15}}
-LENGTH_AXIS = {
-    "type": "log",
-    "title": "length (characters, log scale)",
-    "tickvals": [m * 10**e for e in range(8) for m in (1, 2, 5)],
+LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+    # Below the axis title at any width: anchored to the figure's bottom edge, plotly widens the margin to fit it.
+    "legend": {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
 }
-"""Length axes: log scale, ticks at 1, 2, 5, 10, 20, 50, ... (plotly's own log ticks leave 100 unlabelled)."""
+LOG_TICKS = np.array([m * 10**e for e in range(9) for m in (1, 2, 5)])
+
+
+def length_axis(lengths: np.ndarray) -> dict:
+    """A log-scale length axis for `lengths` (any shape; values below 1 count as 1). Ticks at 1, 2, 5, 10, 20,
+    50, … (plotly's own log ticks leave 100 unlabelled), or at round numbers when fewer than three of those fall
+    within the lengths: `length_axis(np.array([212, 327]))["tickvals"]` -> [220, 240, 260, 280, 300, 320].
+    """
+    lengths = np.clip(np.ravel(lengths), 1, None) if np.size(lengths) else np.ones(1)
+    low, high = lengths.min(), lengths.max()
+    ticks = LOG_TICKS[(low <= LOG_TICKS) & (high >= LOG_TICKS)]
+    if len(ticks) < 3:
+        step = _round_step((high - low) / 3)
+        ticks = np.arange(np.ceil(low / step) * step, high + 1, step)
+    return {"type": "log", "title": "length (characters, log scale)", "tickvals": [int(t) for t in ticks]}
+
+
+def _round_step(most: float) -> int:
+    """The largest of 1, 2, 5, 10, 20, … at most `most` (1 when `most` < 1: lengths are whole numbers)."""
+    return int(LOG_TICKS[max(np.searchsorted(LOG_TICKS, most, side="right") - 1, 0)])
 
 
 def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -> go.Figure:
@@ -126,9 +144,10 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
             xanchor="left",
             yanchor="bottom",
         )
+    lengths = [part["length"].to_numpy() for _, part, _ in groups] + [np.median(target_lengths, keepdims=True)]
     figure.update_layout(
         title=f"{LABELS[method]} score against length",
-        xaxis=LENGTH_AXIS,
+        xaxis=length_axis(np.concatenate(lengths) if len(target_lengths) else np.concatenate(lengths[:-1])),
         yaxis_title="score",
         **LAYOUT,
     )
@@ -173,7 +192,7 @@ def length_boxes(groups: dict[str, np.ndarray]) -> go.Figure:
         figure.add_box(x=np.clip(lengths, 1, None), name=name, marker_color=colour, boxmean=True, orientation="h")
     figure.update_layout(
         title="Text length of each selection",
-        xaxis=LENGTH_AXIS,
+        xaxis=length_axis(np.concatenate([np.ravel(v) for v in groups.values()])),
         showlegend=False,
         **LAYOUT,
     )

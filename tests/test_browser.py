@@ -277,6 +277,32 @@ def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(browser: Browser, s
     context.close()
 
 
+OVERLAPS = """charts => charts.flatMap(chart => {
+    const legend = chart.querySelector(".legend"), title = chart.querySelector(".xtitle");
+    if (!legend || !title) return [];
+    const a = legend.getBoundingClientRect(), b = title.getBoundingClientRect();
+    const apart = a.bottom <= b.top || b.bottom <= a.top || a.right <= b.left || b.right <= a.left;
+    return apart ? [] : [chart.querySelector(".gtitle")?.textContent || "untitled"];
+})"""
+"""Titles of the charts among the given ones whose legend overlaps their x-axis title."""
+
+
+def test_in_a_narrow_window_no_legend_covers_its_axis_title(browser: Browser, server: Server):
+    context = browser.new_context(viewport={"width": 900, "height": 1000})
+    page = watched(context.new_page())
+    page.goto(server.url)
+    wait_until_done(page, server)
+    charts = page.locator('[data-testid="stMain"] .js-plotly-plot')
+    expect(page.locator("text").filter(has_text="RDS+ score against length")).to_have_count(1, timeout=60_000)
+    for i in range(charts.count()):
+        settled_box(page, charts.nth(i))  # laid out at its column's width
+    with_legends = charts.evaluate_all("charts => charts.filter(c => c.querySelector('.legend')).length")
+    assert with_legends >= 4  # the histograms and the length scatters
+    page.screenshot(path=OUTPUT / "9-narrow-window.png", full_page=True)
+    assert charts.evaluate_all(OVERLAPS) == []
+    context.close()
+
+
 def test_arrow_keys_on_the_gzip_slider_stop_the_levels_passed_on_the_way(
     browser: Browser, server: Server, server_cache: Path
 ):

@@ -199,6 +199,21 @@ def test_length_charts_mark_the_targets_median_inside_the_axis_and_label_round_l
         assert {100, 200, 500, 1000} <= set(chart.layout.xaxis.tickvals)
 
 
+@pytest.mark.parametrize(("low", "high"), [(212, 327), (50, 60), (900, 1300), (40, 130), (3, 9)])
+def test_length_axes_label_at_least_three_lengths_of_a_narrow_range(low, high):
+    frame = results_frame(200, 20)
+    frame["length"] = np.linspace(low, high, len(frame)).round().astype(int)
+    target_lengths = np.array([low, high])
+    figures = [
+        charts.length_scatter(frame, "zipfit", 20, target_lengths),
+        charts.length_boxes({"pool": frame["length"].to_numpy(), "targets": target_lengths}),
+    ]
+    for figure in figures:
+        ticks = [t for t in figure.layout.xaxis.tickvals if low <= t <= high]
+        assert 3 <= len(ticks) <= 8, figure.layout.xaxis.tickvals
+        assert all(t % 10 ** int(np.log10(ticks[1] - ticks[0])) == 0 for t in ticks)  # round numbers
+
+
 def test_decimals_never_shows_minus_zero_or_nan():
     assert charts.decimals(-0.0001) == "0.000"
     assert charts.decimals(0.52549) == "0.525"
