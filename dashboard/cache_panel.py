@@ -23,10 +23,15 @@ def cache_panel() -> None:
             return
         st.caption(f"{_human(_size(str(cache.root)))} in {plain(str(cache.root))}")
         st.caption("Scores, embeddings, maps and converted models, reused across targets, sessions and restarts.")
-        if st.button("Clear the cache", key=state.key("cache.clear"), help="Finished work will be recomputed"):
-            cache.clear()
-            _size.clear()
-            st.toast("The cache is empty; results on screen stay until the inputs change.")
+        # A callback runs before the script, so the size above is measured after the clearing.
+        help_text = "Finished work will be recomputed"
+        st.button("Clear the cache", key=state.key("cache.clear"), help=help_text, on_click=_clear)
+
+
+def _clear() -> None:
+    state.cache().clear()
+    _size.clear()
+    st.toast("The cache is empty; results on screen stay until the inputs change.")
 
 
 def _human(size: int) -> str:

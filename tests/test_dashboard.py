@@ -424,9 +424,13 @@ def test_cache_panel_shows_the_size_and_clears_it(app, shared_cache):
     assert any(shared_cache.rglob("*.npy"))
     expander_text = " ".join(c.value for c in app.sidebar.get("caption"))
     assert str(shared_cache).replace("\\", "") in expander_text.replace("\\", "")
+    st.cache_data.clear()  # the size is remeasured every 30 s: measure it now
+    app.run()
+    assert " 0 bytes in " not in " ".join(c.value for c in app.sidebar.get("caption"))
     next(b for b in app.sidebar.get("button") if b.key == "lens.cache.clear").click()
     app.run()
     assert not any(shared_cache.rglob("*.npy"))
+    assert " 0 bytes in " in " ".join(c.value for c in app.sidebar.get("caption"))  # measured after the clearing
 
 
 def test_a_cache_folder_that_cannot_be_used_is_explained(app, monkeypatch, tmp_path):
