@@ -67,7 +67,10 @@ def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -
         )
     if threshold and k <= len(frame):
         cutoff = float(np.sort(score)[::-1][k - 1])
-        figure.add_vline(x=cutoff, line_dash="dash", annotation_text=f"k-th best: {cutoff:.4f}")
+        # The label goes on the side with more room: plotly widens the axis to fit it, squashing the bars.
+        side = "top left" if cutoff > (edges[0] + edges[-1]) / 2 else "top right"
+        label = f"k-th best: {cutoff:.4f}"
+        figure.add_vline(x=cutoff, line_dash="dash", annotation_text=label, annotation_position=side)
     figure.update_layout(
         barmode="stack",
         bargap=0,

@@ -164,6 +164,15 @@ def test_histograms_are_binned_before_they_are_sent_and_count_every_item():
     assert len(figure.to_json()) < 100_000
 
 
+@pytest.mark.parametrize(("k", "toward"), [(10, "right"), (990, "left")])
+def test_the_kth_best_label_extends_toward_the_middle_of_the_axis(k, toward):
+    # A label extending past the axis's end makes plotly widen the axis for it, squashing the bars.
+    figure = charts.score_histogram(results_frame(1_000, k), "zipfit", k, threshold=True)
+    (label,) = figure.layout.annotations
+    assert label.text.startswith("k-th best: ")
+    assert label.xanchor == toward  # "right": anchored at its right end, the text extends to the left
+
+
 def test_overlap_lines_of_a_large_pool_are_thinned_on_the_log_axis_with_exact_values():
     from scoring.compare import overlap_curve
 
