@@ -86,7 +86,7 @@ def test_manifest_names_the_file_and_its_hash():
 
 
 TRICKY = [  # values Arrow would change or Parquet cannot store, each next to plain ones
-    {"text": "a", "id": 1, "meta": {"a": 1}, "empty": {}, "big": 2**70, "ratio": 1},
+    {"text": "a", "id": 1, "meta": {"a": 1}, "empty": {}, "big": 2**70, "ratio": 1, "flag": 0.5},
     {
         "text": [{"role": "user", "content": "hi"}],
         "id": "b",
@@ -94,8 +94,9 @@ TRICKY = [  # values Arrow would change or Parquet cannot store, each next to pl
         "empty": {"k": {}},
         "big": 3,
         "ratio": 2.5,
+        "flag": True,
     },
-    {"text": "c", "id": None, "meta": None, "empty": [{}], "big": None, "ratio": float("nan")},
+    {"text": "c", "id": None, "meta": None, "empty": [{}], "big": None, "ratio": float("nan"), "flag": None},
 ]
 
 
@@ -111,6 +112,7 @@ def test_exports_give_back_values_that_parquet_cannot_hold_as_given(tmp_path):
     exported = [json.loads(line, parse_constant=pytest.fail) for line in lines]  # strict JSON: no NaN
     assert [r.pop("ratio") for r in exported] == [1.0, 2.5, None]  # JSON has no NaN: null, as pandas writes
     assert exported == [{k: v for k, v in r.items() if k != "ratio"} for r in TRICKY]
+    assert [type(r["flag"]) for r in exported] == [float, bool, type(None)]  # True == 1.0 in Python: check types
     rows = pacsv.read_csv(io.BytesIO(records_bytes(stored, everything, "csv"))).to_pylist()
     assert [r["id"] for r in rows] == ["1", "b", ""]  # the values, not their JSON text ("b" quoted)
     assert [r["ratio"] for r in rows][:2] == [1.0, 2.5]
