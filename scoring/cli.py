@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -196,10 +198,17 @@ def _add_engine_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`kill`, `timeout`, a stopped container), raised like Ctrl-C so finished work is saved."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 1 internal error, 2 user error, 130 interrupted)."""
+    """Run the command line; returns the exit status (0 ok, 1 internal error, 2 user error, 130 interrupted by
+    Ctrl-C, 143 by SIGTERM)."""
     args = build_parser().parse_args(argv)
     _configure_logging()
+    in_main_thread = threading.current_thread() is threading.main_thread()  # only there can handlers be set
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         args.run(args)
     except ScoringError as e:
@@ -207,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _interrupted()
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Terminated:
+        return _interrupted(143)
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as e:
@@ -218,12 +229,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    finally:
+        if previous is not None:  # None also when a handler was set outside Python
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 
-def _interrupted() -> int:
+def _terminate(signum: int, frame: Any) -> NoReturn:
+    raise Terminated
+
+
+def _interrupted(status: int = 130) -> int:
     print("interrupted: finished work is saved in the cache; run the same command again to resume", file=sys.stderr)
-    return 130
+    return status
 
 
 def _configure_logging() -> None:

@@ -83,6 +83,28 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_run(tmp_path):
     np.testing.assert_array_equal(resumed_nearest, fresh_nearest)
 
 
+def test_sigterm_saves_the_finished_work_like_ctrl_c(tmp_path):
+    cache = tmp_path / "cache"
+    process = subprocess.Popen(
+        score_command(tmp_path / "stopped.parquet", cache),
+        cwd=ROOT,
+        env={**os.environ, CHECKPOINT_ENV: "1000"},  # no checkpoint before the signal: what is saved, it saved
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not (cache / "v1" / "zipfit-size").exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # the sizes are stored: alignments are being computed
+    assert process.poll() is None, "the run finished before it could be stopped; make the job larger"
+    process.terminate()
+    assert process.wait(timeout=60) == 143
+    assert "interrupted: finished work is saved in the cache" in process.stderr.read()
+    assert alignment_shards(cache)
+    assert not (tmp_path / "stopped.parquet").exists()
+
+
 def test_two_processes_filling_one_cache_at_once(tmp_path):
     pool = tmp_path / "pool.jsonl"
     pool.write_text("".join(POOL.read_text(encoding="utf-8").splitlines(keepends=True)[:400]), encoding="utf-8")
