@@ -59,12 +59,20 @@ def _job_status(job: Job, spec: JobSpec) -> None:
         st.progress(1.0, text=f"{job.label}: done in {job.elapsed_seconds():.1f} s")
     elif job.cancelling:
         st.progress(job.fraction, text=f"{job.label}: {job.fraction:.0%} · cancelling after the current step…")
+    elif job.active and spec.withdrawn:
+        st.progress(job.fraction, text=f"{job.label}: {job.fraction:.0%} · cancelled here")
+        st.caption("It runs on for another session that wants the same result.")
+        _retry_button(job, spec, "Resume")
     elif job.active:
         text = _progress_text(job) if job.state == RUNNING else "waiting for the previous job of its kind…"
         st.progress(job.fraction, text=f"{job.label}: {text}")
-        if st.button("Cancel", key=state.key(f"cancel.{job.key}"), help=f"Stop {job.label}; finished work is kept"):
-            job.cancel()
-            st.rerun(scope="fragment")  # say "cancelling" now (a Cancel button shows only in the live panel)
+        # A callback runs before the rerun the click causes, so that rerun already says "cancelling".
+        st.button(
+            "Cancel",
+            key=state.key(f"cancel.{job.key}"),
+            help=f"Stop {job.label}; finished work is kept",
+            on_click=spec.cancel,
+        )
     elif job.state == CANCELLED:
         st.warning(f"{job.label} was cancelled. The work finished so far is kept.", icon=":material/stop_circle:")
         _retry_button(job, spec, "Resume")

@@ -111,15 +111,27 @@ class JobSpec:
     lane: str
 
     def ensure(self) -> Job:
-        """The job, submitted if new; a failed or cancelled one is returned as is (for a retry button)."""
+        """The job, submitted if new; a failed or cancelled one, or one this session cancelled that runs on for
+        another session, is returned as is (for a retry button)."""
         existing = state.jobs().get(self.key)
-        if existing is not None and existing.state in (FAILED, CANCELLED):
+        if existing is not None and (existing.state in (FAILED, CANCELLED) or self.withdrawn):
             return existing
         return self.restart()
 
     def restart(self) -> Job:
         """Submit again after a failure or cancellation: it resumes from what the cache holds."""
+        state.put("withdrawn", state.get("withdrawn", frozenset()) - {self.key})
         return state.jobs().submit(self.key, self.label, self.work, lane=self.lane, by=state.session_id())
+
+    def cancel(self) -> Job | None:
+        """This session no longer wants the job: it stops unless another session wants it too."""
+        state.put("withdrawn", state.get("withdrawn", frozenset()) | {self.key})
+        return state.jobs().withdraw(self.key, state.session_id())
+
+    @property
+    def withdrawn(self) -> bool:
+        """Whether this session cancelled the job (and has not resumed it)."""
+        return self.key in state.get("withdrawn", frozenset())
 
 
 def method_jobs(inputs: Inputs) -> dict[str, JobSpec]:

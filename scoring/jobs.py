@@ -151,6 +151,21 @@ class JobManager:
         work.put((job, fn))
         return job
 
+    def withdraw(self, key: str, by: Hashable | None) -> Job | None:
+        """`by` no longer wants the job for `key` (its Cancel button): the job is cancelled unless another
+        submitter still wants it, in which case it runs on for them. Returns the job (None if unknown).
+
+        Example: tabs a and b share job "k"; `withdraw("k", "a")` leaves it running, `withdraw("k", "b")` then
+        cancels it.
+        """
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None:
+                job.wanted_by.discard(by)
+                if not job.wanted_by:
+                    job.cancel()
+            return job
+
     def get(self, key: str) -> Job | None:
         with self._lock:
             return self._jobs.get(key)

@@ -419,6 +419,30 @@ def test_two_sessions_scoring_the_same_inputs_share_one_job(app, monkeypatch, sh
     assert results(app).jobs["rds"] is results(other).jobs["rds"]
 
 
+def test_a_cancel_in_one_session_leaves_a_shared_job_running_for_the_other(app):
+    app.session_state["lens.level"] = 3  # a ZIP-FIT no other test runs (shared cache): seconds of work
+    app.run()
+    other = AppTest.from_file(APP, default_timeout=120)  # a second browser session, same server process
+    other.session_state["lens.model"] = "fake"
+    other.session_state["lens.level"] = 3
+    other.run()
+    shared = results(app).jobs["zipfit"]
+    assert results(other).jobs["zipfit"] is shared
+    assert shared.active
+    next(b for b in app.get("button") if b.key and b.key.startswith("lens.cancel.zipfit")).click()
+    app.run()
+    assert shared.active
+    assert not shared.cancelling
+    assert any("ZIP-FIT: " in bar.text and "cancelled here" in bar.text for bar in app.get("progress")), [
+        (bar.text, app.exception) for bar in app.get("progress")
+    ]
+    settle(other)
+    assert results(other).zipfit is not None
+    next(b for b in app.get("button") if b.label == "Resume").click()
+    settle(app)
+    assert results(app).zipfit is not None
+
+
 def test_cache_panel_shows_the_size_and_clears_it(app, shared_cache):
     settle(upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)))
     assert any(shared_cache.rglob("*.npy"))

@@ -193,6 +193,26 @@ def test_a_running_job_nobody_wants_any_more_is_cancelled_and_the_lane_moves_on(
     assert again.wait(5).result == "resumed"
 
 
+def test_a_cancel_withdraws_one_submitter_and_stops_the_job_only_when_no_one_wants_it():
+    release = threading.Event()
+
+    def waits(progress, cancel):
+        while not release.wait(0.01):
+            if cancel.is_set():
+                raise Cancelled("cancelled")
+        return "done"
+
+    jobs = JobManager()
+    shared = jobs.submit("shared", "shared", waits, lane="rds", by="tab-a")
+    assert jobs.submit("shared", "shared", waits, lane="rds", by="tab-b") is shared
+    assert jobs.withdraw("shared", "tab-a") is shared
+    assert shared.active
+    assert not shared.cancelling
+    jobs.withdraw("shared", "tab-b")
+    assert shared.wait(5).state == CANCELLED
+    assert jobs.withdraw("unknown", "tab-a") is None
+
+
 def test_jobs_submitted_without_a_submitter_are_never_dropped():
     release = threading.Event()
     jobs = JobManager()
