@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import inputs, state, status, work
 from dashboard.cache_panel import cache_panel
-from dashboard.text import plain
+from dashboard.text import plain, plural
 from scoring.errors import OptionError
 
 # An emoji icon: the browser draws it itself (a :material/...: favicon would be fetched from fonts.gstatic.com).
@@ -36,9 +36,10 @@ st.title(":material/manage_search: selection-lens")
 if chosen is None:
     st.info("Choose target examples and a candidate pool in the sidebar to start.")
     st.stop()
+pool_size, target_count = len(chosen.pool.dataset), len(chosen.targets.dataset)
 st.caption(
-    f"**{len(chosen.pool.dataset):,}** candidates from {plain(chosen.pool.label)} · "
-    f"**{len(chosen.targets.dataset):,}** targets from {plain(chosen.targets.label)} · k = **{chosen.k:,}**"
+    f"**{pool_size:,}** {plural(pool_size, 'candidate')} from {plain(chosen.pool.label)} · "
+    f"**{target_count:,}** {plural(target_count, 'target')} from {plain(chosen.targets.label)} · k = **{chosen.k:,}**"
 )
 specs = work.method_jobs(chosen)
 jobs = status.show(list(specs.values()))

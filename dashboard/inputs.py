@@ -8,12 +8,12 @@ import numpy as np
 import streamlit as st
 
 from dashboard import state
-from dashboard.text import in_ui_terms, plain
+from dashboard.text import in_ui_terms, plain, plural
 from scoring.errors import InputError, OptionError
 from scoring.hashing import file_digest, list_digest, params_digest, text_keys
 from scoring.loading import FORMATS, Dataset, Records, parse_records, string_fields, with_texts
 from scoring.models import MODELS
-from scoring.pipeline import RdsParams, ZipfitParams
+from scoring.pipeline import RdsParams, ZipfitParams, model_spec
 
 SAMPLE_TARGETS = {
     "HumanEval: Python problems with solutions": "targets_humaneval.jsonl",
@@ -100,7 +100,8 @@ def _dataset_input(role: str, samples: dict[str, str], paste: bool = False) -> L
         return loaded
     if loaded is not None:
         state.put(f"{role}.last_good", loaded)
-        st.caption(f"{len(loaded.dataset):,} records · text: {plain(loaded.dataset.text_origin)}")
+        size = len(loaded.dataset)
+        st.caption(f"{size:,} {plural(size, 'record')} · text: {plain(loaded.dataset.text_origin)}")
         return loaded
     loaded = state.get(f"{role}.last_good")  # nothing uploaded or pasted (yet, or any more)
     if loaded is not None:
@@ -233,7 +234,8 @@ def _k_input(pool_size: int) -> int:
     start, key = state.get("k_start", 100), state.key(_k_name("k"))
     k = int(st.number_input("k (records each method selects)", min_value=1, value=start, key=key))
     if k > pool_size:  # kept as typed (no max_value): another pool may be larger again
-        st.caption(f"The pool holds {pool_size:,} records: each method selects all of them.")
+        everything = "it" if pool_size == 1 else "all of them"
+        st.caption(f"The pool holds {pool_size:,} {plural(pool_size, 'record')}: each method selects {everything}.")
     return min(k, pool_size)
 
 
@@ -292,6 +294,8 @@ def _rds_params() -> RdsParams:
         model = previous.model
     try:
         params = RdsParams(model=model, max_length=int(max_length), selection=selection)
+        if choice in MODELS:  # a bundled model: its token limit is known now, not only when RDS+ runs
+            model_spec(params, state.cache())
     except OptionError as e:
         st.error(plain(in_ui_terms(str(e))))
         return previous

@@ -55,3 +55,8 @@ def in_ui_terms(message: str) -> str:
     for option, control in CONTROLS.items():
         message = message.replace(option, control)
     return message
+
+
+def plural(count: int, noun: str) -> str:
+    """`noun`, with an s unless `count` is 1: `plural(1, "record")` -> "record", `plural(0, "record")` -> "records"."""
+    return noun if count == 1 else f"{noun}s"

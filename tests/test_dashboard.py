@@ -443,6 +443,24 @@ def test_a_cancel_in_one_session_leaves_a_shared_job_running_for_the_other(app):
     assert results(app).zipfit is not None
 
 
+def test_a_max_length_beyond_the_model_is_refused_in_the_sidebar(app):
+    settle(upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)))
+    app.session_state["lens.max_length"] = 2048  # the fake model reads at most 1,024 tokens
+    settle(app)
+    errors = [e.value.replace("\\", "") for e in app.sidebar.get("error")]  # shown escaped, as typed
+    assert errors == ["Max length (tokens): 2048 is more than fake reads; use at most 1024"]
+    assert results(app).inputs.rds.max_length == 512  # RDS+ keeps the last usable settings, and does not fail
+    assert results(app).rds is not None
+
+
+def test_one_record_is_not_called_records(app):
+    settle(upload(app, "pool", "one.jsonl", jsonl(SMALL_POOL[:1])))
+    shown = texts_of(app)
+    assert "1 candidate from upload one.jsonl" in shown
+    assert "1 record · text: field 'text'" in shown
+    assert "1 records" not in shown
+
+
 def test_cache_panel_shows_the_size_and_clears_it(app, shared_cache):
     settle(upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)))
     assert any(shared_cache.rglob("*.npy"))

@@ -8,6 +8,7 @@ import json
 import streamlit as st
 
 from dashboard import records, state, work
+from dashboard.text import plural
 from scoring.export import FORMATS, manifest, records_bytes, selection_mask
 
 CHOICES = {
@@ -28,7 +29,7 @@ count = int(mask.sum())
 data = records_bytes(results.table(), mask, fmt)
 name = f"selection-{which}-k{k}.{fmt}"
 st.download_button(
-    f"Download {count:,} records ({fmt.upper()})",
+    f"Download {count:,} {plural(count, 'record')} ({fmt.upper()})",
     data,
     file_name=name,
     mime=FORMATS[fmt],

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, records, state, status, work
+from dashboard.text import plural
 from scoring.jobs import DONE
 
 waiting = "The map shows the RDS+ embeddings; it appears once RDS+ has finished."
@@ -44,7 +45,7 @@ event = state.plotly_chart(
 chosen = [p["customdata"][0] for p in event.selection.get("points", []) if "customdata" in p]
 pool_rows = sorted(int(c) for c in chosen if str(c).isdigit())
 if pool_rows:
-    st.subheader(f"{len(pool_rows):,} selected records")
+    st.subheader(f"{len(pool_rows):,} selected {plural(len(pool_rows), 'record')}")
     records.table(frame.loc[pool_rows], key="map.records")
 else:
     st.caption("Draw a box or lasso around points to list their records here. Targets are the green stars.")

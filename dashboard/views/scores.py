@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard import charts, records, state
+from dashboard.text import plural
 from scoring.compare import NEITHER, spearman
 
 LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
@@ -52,7 +53,7 @@ if results.both:
     )
     chosen = sorted({int(p["customdata"][0]) for p in event.selection.get("points", []) if "customdata" in p})
     if chosen:
-        st.subheader(f"{len(chosen):,} selected records")
+        st.subheader(f"{len(chosen):,} selected {plural(len(chosen), 'record')}")
         records.table(frame.loc[chosen], key="scatter.records")
     else:
         st.caption(SELECT_HINT)
