@@ -217,7 +217,7 @@ def _frame(
         }
     )
     for column, field in metadata_columns(inputs).items():
-        frame[column] = [str(record.get(field, "")) for record in dataset.records]
+        frame[column] = [_label(record.get(field)) for record in dataset.records]
     if zipfit is not None:
         frame["zipfit_score"] = zipfit.score
         frame["zipfit_rank"] = ranks_descending(zipfit.score)
@@ -229,6 +229,14 @@ def _frame(
     if zipfit is not None and rds is not None:
         frame["agreement"] = agreement(frame["zipfit_rank"].to_numpy(), frame["rds_rank"].to_numpy(), inputs.k)
     return frame
+
+
+MISSING = "(missing)"
+
+
+def _label(value: object) -> str:
+    """A metadata value as the pages show it: `None` and an absent field both read "(missing)"."""
+    return MISSING if value is None else str(value)
 
 
 def metadata_columns(inputs: Inputs, limit: int = 50) -> dict[str, str]:

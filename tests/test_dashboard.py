@@ -524,6 +524,15 @@ def test_pool_fields_named_like_the_pages_own_columns_are_shown_renamed(app, pag
     assert frame["original_pool_index"].tolist() == [str(r["pool_index"]) for r in own]
 
 
+def test_a_field_null_in_some_records_and_absent_in_others_reads_missing_in_both(app):
+    pool = [
+        r | ({"maybe": "yes"} if i % 3 == 0 else {"maybe": None} if i % 3 == 1 else {})
+        for i, r in enumerate(SMALL_POOL)
+    ]
+    settle(upload(app, "pool", "maybe.jsonl", jsonl(pool)))
+    assert set(results(app).frame["maybe"]) == {"yes", "(missing)"}
+
+
 def test_two_pools_with_the_same_texts_show_their_own_fields(app):
     upload(app, "pool", "first.jsonl", jsonl(SMALL_POOL))
     settle(app)
