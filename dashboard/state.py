@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime import Runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.jobs import JobManager
@@ -33,10 +35,19 @@ def put(name: str, value: Any) -> None:
 
 
 def session_id() -> str:
-    """This browser session's id (made on first use): the jobs it wants are wanted by this id."""
+    """This browser session's id, `<Streamlit's session id>/<uuid made on first use>`: the jobs it wants are
+    wanted by this id, and `closed` can tell from it when the tab has gone. (The uuid keeps AppTest's
+    sessions apart: it names them all "test session id".)"""
     if get("session") is None:
-        put("session", uuid.uuid4().hex)
+        put("session", f"{get_script_run_ctx().session_id}/{uuid.uuid4().hex}")
     return get("session")
+
+
+def closed(session: Hashable) -> bool:
+    """Whether the browser session of a `session_id()` has gone (its tab closed)."""
+    if not (isinstance(session, str) and Runtime.exists()):
+        return False
+    return not Runtime.instance().is_active_session(session.rpartition("/")[0])
 
 
 @st.cache_resource(show_spinner=False)  # instant; a spinner would only flash in the first session

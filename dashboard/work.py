@@ -121,6 +121,7 @@ class JobSpec:
     def restart(self) -> Job:
         """Submit again after a failure or cancellation: it resumes from what the cache holds."""
         state.put("withdrawn", state.get("withdrawn", frozenset()) - {self.key})
+        state.jobs().forget_submitters(state.closed)  # jobs of closed tabs stop: nobody waits behind them
         return state.jobs().submit(self.key, self.label, self.work, lane=self.lane, by=state.session_id())
 
     def cancel(self) -> Job | None:

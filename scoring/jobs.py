@@ -166,6 +166,17 @@ class JobManager:
                     job.cancel()
             return job
 
+    def forget_submitters(self, gone: Callable[[Hashable], bool]) -> None:
+        """Withdraw every submitter for which `gone(by)` holds (e.g. a closed browser tab) from the jobs it
+        wants: a job nobody is left wanting stops, as when a submitter moves on."""
+        with self._lock:
+            for (by, lane), key in list(self._wanted.items()):
+                if gone(by):
+                    del self._wanted[(by, lane)]
+                    job = self._jobs.get(key)
+                    if job is not None:
+                        self._unwant(job, by)
+
     def get(self, key: str) -> Job | None:
         with self._lock:
             return self._jobs.get(key)
@@ -184,10 +195,13 @@ class JobManager:
         self._wanted[(by, lane)] = job.key
         old = self._jobs.get(before) if before not in (None, job.key) else None
         if old is not None:
-            old.wanted_by.discard(by)
-            if old.active and not old.wanted_by:
-                old.cancel()  # queued: its worker skips it; running: it stops at its next checkpoint
-                del self._jobs[old.key]  # asked for again, it is a new job that resumes from the cache
+            self._unwant(old, by)
+
+    def _unwant(self, job: Job, by: Hashable | None) -> None:
+        job.wanted_by.discard(by)
+        if job.active and not job.wanted_by:
+            job.cancel()  # queued: its worker skips it; running: it stops at its next checkpoint
+            del self._jobs[job.key]  # asked for again, it is a new job that resumes from the cache
 
     def _forget_old(self) -> None:
         finished = [key for key, job in self._jobs.items() if not job.active]

@@ -333,3 +333,33 @@ def test_arrow_keys_on_the_gzip_slider_stop_the_levels_passed_on_the_way(
     assert stored[6] == len(keys), stored
     assert stored[8] < len(keys), stored
     assert stored[7] < len(keys), stored
+
+
+def test_the_job_of_a_closed_tab_stops_when_another_session_needs_the_lane(
+    browser: Browser, server: Server, server_cache: Path
+):
+    """Tab A starts exact ZIP-FIT at level 1 and is closed; tab B's fast-mode job (same lane) must not wait
+    behind it: A's job, wanted by no open tab, is cancelled, so level 1 stays incomplete in the cache."""
+    first = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = watched(first.new_page())
+    page.goto(server.url)
+    wait_until_done(page, server)
+    slider = page.locator('[data-testid="stSlider"]').filter(has_text="gzip level").get_by_role("slider")
+    slider.press("Home")
+    expect(slider).to_have_value("1", timeout=60_000)
+    expect(page.get_by_text(re.compile(r"^ZIP-FIT: \d+%"))).to_be_visible(timeout=60_000)  # level 1 running
+    first.close()
+
+    second = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = watched(second.new_page())
+    page.goto(server.url)
+    wait_until_done(page, server)  # level 9: cached by the earlier tests
+    page.get_by_text("ZIP-FIT fast mode (an approximation)").click()
+    # Had it waited behind A's job, that job would be complete by now (the lane runs one job at a time).
+    expect(page.get_by_text(re.compile(r"^ZIP-FIT \(fast\): done in"))).to_be_visible(timeout=180_000)
+    second.close()
+    pool, targets = (load_dataset(SAMPLE / name).texts for name in ("pool.jsonl", "targets_humaneval.jsonl"))
+    keys = np.unique(text_keys(pool))
+    settings = {**asdict(ZipfitParams(level=1)), "targets": list_digest(text_keys(targets))}
+    table = Cache(server_cache).table("zipfit-alignment", settings, np.float64, (2,))
+    assert table.get(keys)[1].sum() < len(keys)  # stopped, not run to the end for nobody

@@ -213,6 +213,26 @@ def test_a_cancel_withdraws_one_submitter_and_stops_the_job_only_when_no_one_wan
     assert jobs.withdraw("unknown", "tab-a") is None
 
 
+def test_jobs_of_submitters_that_are_gone_stop_unless_someone_else_wants_them():
+    release = threading.Event()
+
+    def waits(progress, cancel):
+        while not release.wait(0.01):
+            if cancel.is_set():
+                raise Cancelled("cancelled")
+
+    jobs = JobManager()
+    alone = jobs.submit("alone", "alone", waits, lane="zipfit", by="closed-tab")
+    shared = jobs.submit("shared", "shared", waits, lane="rds", by="closed-tab")
+    jobs.submit("shared", "shared", waits, lane="rds", by="open-tab")
+    jobs.forget_submitters(lambda by: by == "closed-tab")
+    assert alone.wait(5).state == CANCELLED
+    assert shared.active
+    assert not shared.cancelling
+    release.set()
+    assert shared.wait(5).state == DONE
+
+
 def test_jobs_submitted_without_a_submitter_are_never_dropped():
     release = threading.Event()
     jobs = JobManager()
