@@ -35,9 +35,9 @@ from scoring.tables import method_columns, results_table
 
 METHODS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
 DISPLAY_LIMIT = 300
-# Columns of the results frame (and those the pages add to it) that the pool's own fields must not overwrite.
-FRAME_COLUMNS = frozenset({"pool_index", "text", "length", "agreement", "both", "x", "y"})
 """Characters of text kept in the display table (the full text is shown on request)."""
+FRAME_COLUMNS = frozenset({"pool_index", "text", "length", "agreement", "both", "x", "y"})
+"""Columns of the results frame (and those the pages add to it) that the pool's own fields must not overwrite."""
 
 
 @dataclass
