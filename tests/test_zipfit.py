@@ -5,12 +5,15 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import multiprocessing
 import random
 import threading
+from unittest import mock
 
 import lz4.frame
 import numpy as np
 import pytest
+import zip_fit.zipfit
 import zstandard
 from zip_fit.zipfit import ZIPFIT
 
@@ -31,7 +34,11 @@ def reference_scores(pool: list[str], targets: list[str], compressor: str, level
     reference = ZIPFIT(
         "pool.jsonl", "targets.jsonl", k=len(pool), compression_algorithm=compressor, compress_level=level
     )
-    with contextlib.redirect_stdout(io.StringIO()):
+    # Its Pool forks by default; a fork of this many-threaded test process (model, Ray and job threads of
+    # earlier tests) can deadlock in the child on a lock held at fork time (it hung CI once). Forkserver
+    # starts its workers from a clean single-threaded process; the computation is the package's own.
+    forkserver = multiprocessing.get_context("forkserver")
+    with contextlib.redirect_stdout(io.StringIO()), mock.patch.object(zip_fit.zipfit, "Pool", forkserver.Pool):
         ranked = dict(reference.rank_sequences_by_alignment(pool, targets))
     return [ranked[text] for text in pool]
 
