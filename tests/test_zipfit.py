@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
-import multiprocessing
 import random
 import threading
+from multiprocessing.pool import ThreadPool
 from unittest import mock
 
 import lz4.frame
@@ -34,11 +34,10 @@ def reference_scores(pool: list[str], targets: list[str], compressor: str, level
     reference = ZIPFIT(
         "pool.jsonl", "targets.jsonl", k=len(pool), compression_algorithm=compressor, compress_level=level
     )
-    # Its Pool forks by default; a fork of this many-threaded test process (model, Ray and job threads of
-    # earlier tests) can deadlock in the child on a lock held at fork time (it hung CI once). Forkserver
-    # starts its workers from a clean single-threaded process; the computation is the package's own.
-    forkserver = multiprocessing.get_context("forkserver")
-    with contextlib.redirect_stdout(io.StringIO()), mock.patch.object(zip_fit.zipfit, "Pool", forkserver.Pool):
+    # Its process Pool forks this many-threaded test process (model, Ray and job threads of earlier tests): a
+    # forked worker deadlocked on a lock held at fork time and hung CI, and forkserver workers died at start-up
+    # in the full suite. A thread pool of the same API runs the package's own code with no new process.
+    with contextlib.redirect_stdout(io.StringIO()), mock.patch.object(zip_fit.zipfit, "Pool", ThreadPool):
         ranked = dict(reference.rank_sequences_by_alignment(pool, targets))
     return [ranked[text] for text in pool]
 
