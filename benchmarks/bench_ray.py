@@ -37,6 +37,9 @@ from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
 POOL_RECORDS = 10_000_000
+MIN_EXTRA_SECONDS = 2.0
+"""The full run must take this much longer than the one at a fifth of the size for a rate to be measured."""
+NO_ESTIMATE = f"no estimate: the full run took under {MIN_EXTRA_SECONDS:g} s longer than a fifth of it"
 
 
 def main() -> None:
@@ -85,7 +88,10 @@ def _zipfit(tmp: Path, args: argparse.Namespace) -> str:
     columns = ["zipfit_score", "zipfit_rank", "zipfit_nearest_target"]
     assert remote[columns].equals(local[columns]), "the Ray engine's ZIP-FIT output differs from the local one"
     print(f"{'':<36} outputs equal: {', '.join(columns)}")
-    per_core = _marginal(times["ray"], m) / args.workers
+    rate = _marginal(times["ray"], m)
+    if rate is None:
+        return f"ZIP-FIT exact: {NO_ESTIMATE}"
+    per_core = rate / args.workers
     core_hours = POOL_RECORDS * args.targets_for_estimate / per_core / 3600
     return (
         f"ZIP-FIT exact, {args.targets_for_estimate} targets: {POOL_RECORDS * args.targets_for_estimate:.1e} pairs at "
@@ -107,7 +113,10 @@ def _embedding(tmp: Path, model: str, args: argparse.Namespace) -> str:
     difference = np.abs(np.load(outputs["local"]) - np.load(outputs["ray"])).max()
     assert difference < 1e-5, f"the Ray engine's {model} embeddings differ from the local ones by {difference}"
     print(f"{'':<36} max |local - ray| embedding difference: {difference:.1e}")
-    per_core = _marginal(times["ray"], 1) / args.workers
+    rate = _marginal(times["ray"], 1)
+    if rate is None:
+        return f"RDS+ embedding with {model}: {NO_ESTIMATE} (--texts {args.texts}: try 200)"
+    per_core = rate / args.workers
     core_hours = POOL_RECORDS / per_core / 3600
     return (
         f"RDS+ embedding with {model} on CPU: {per_core:.2f} texts/s per core = {core_hours:,.0f} core-hours "
@@ -115,10 +124,11 @@ def _embedding(tmp: Path, model: str, args: argparse.Namespace) -> str:
     )
 
 
-def _marginal(times: dict[int, float], per_record: int) -> float:
-    """Work per second between the small and the full run: the rate once start-up is paid (Ray's included)."""
+def _marginal(times: dict[int, float], per_record: int) -> float | None:
+    """Work per second between the small and the full run: the rate once start-up is paid (Ray's included);
+    None when the full run took less than MIN_EXTRA_SECONDS longer, as start-up's noise would swamp the rate."""
     (n1, t1), (n2, t2) = sorted(times.items())
-    return (n2 - n1) * per_record / max(t2 - t1, 1e-9)
+    return (n2 - n1) * per_record / (t2 - t1) if t2 - t1 >= MIN_EXTRA_SECONDS else None
 
 
 def _records(path: Path) -> list[dict]:

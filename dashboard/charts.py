@@ -5,12 +5,14 @@ Every text that comes from user data goes through `dashboard.text.hover`, so it 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
-from dashboard.text import escape, hover
+from dashboard.text import MISSING, escape, hover, shorten
 from scoring.compare import AGREEMENT_ORDER, BOTH, NEITHER, RDS_ONLY, ZIPFIT_ONLY
 
 LABELS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
@@ -19,6 +21,8 @@ AGREEMENT_COLOURS = {BOTH: "#9467bd", ZIPFIT_ONLY: "#1f77b4", RDS_ONLY: "#d62728
 CATEGORY_COLOURS = [c for c in qualitative.Dark24 if c != "#1CA71C"]
 """Distinct colours for the map's categories (23; Dark24 without its green, the targets' colour)."""
 OTHER_COLOUR = "#c7c7c7"
+MISSING_COLOUR = "#969696"
+"""The map's points whose colour field is null or absent, on a colour scale or among categories."""
 LAYOUT = {
     "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
     # Below the axis title at any width: anchored to the figure's bottom edge, plotly widens the margin to fit it.
@@ -276,15 +280,23 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
     """
     figure = go.Figure()
     values = points[colour]
-    if pd.api.types.is_numeric_dtype(values) and values.nunique() > 12:
-        figure.add_scattergl(
-            x=points["x"].astype(np.float32),
-            y=points["y"].astype(np.float32),
-            mode="markers",
-            name="pool",
-            marker={"color": values, "colorscale": "Viridis", "size": 5, "colorbar": {"title": escape(colour)}},
-            **_hover(points, len(points)),
-        )
+    if on_a_scale(values):
+        known = values.notna()
+        scale = {"color": values[known], "colorscale": "Viridis", "colorbar": {"title": escape(colour)}}
+        missing = f"{MISSING} ({(~known).sum():,})"
+        for name, rows, marker in [
+            ("pool", points[known], scale),
+            (missing, points[~known], {"color": MISSING_COLOUR}),
+        ]:
+            if len(rows):
+                figure.add_scattergl(
+                    x=rows["x"].astype(np.float32),
+                    y=rows["y"].astype(np.float32),
+                    mode="markers",
+                    name=name,
+                    marker={"size": 5, **marker},
+                    **_hover(rows, len(points)),
+                )
     else:
         for name, rows, marker_colour in _categories(points, colour):
             figure.add_scattergl(
@@ -309,11 +321,28 @@ def embedding_map(points: pd.DataFrame, colour: str, targets: pd.DataFrame) -> g
     return figure
 
 
+SCALE_ABOVE = 12
+"""Numbers with more distinct values than this are coloured on a scale, fewer as categories."""
+
+
+def on_a_scale(values: pd.Series) -> bool:
+    """Whether the map colours `values` on a scale: numbers (NaN where missing) of more than SCALE_ABOVE values.
+
+    Example: the integers 1-30 -> True; `["a", "b"]` or the integers 1-5 -> False (categories).
+    """
+    return (
+        pd.api.types.is_numeric_dtype(values)
+        and not pd.api.types.is_bool_dtype(values)
+        and (values.nunique() > SCALE_ABOVE)
+    )
+
+
 def _categories(points: pd.DataFrame, colour: str) -> list[tuple[str, pd.DataFrame, str]]:
     """(legend name, rows, colour) per category of `points[colour]`, each with its own colour.
 
-    Agreement groups keep their fixed colours. Other columns: categories largest first (ties by name); beyond
-    len(CATEGORY_COLOURS), the smallest are drawn together in grey as "other: N values".
+    Agreement groups keep their fixed colours. Other columns: categories largest first (ties by name), named by
+    their first 40 characters, missing values in MISSING_COLOUR; beyond len(CATEGORY_COLOURS), the smallest are
+    drawn together in light grey as "other: N values".
     """
     values = points[colour]
     if colour == "agreement":
@@ -322,11 +351,17 @@ def _categories(points: pd.DataFrame, colour: str) -> list[tuple[str, pd.DataFra
     counts = values.value_counts(sort=False)
     order = sorted(counts.index, key=lambda g: (-counts[g], str(g)))
     shown = order if len(order) <= len(CATEGORY_COLOURS) else order[: len(CATEGORY_COLOURS) - 1]
-    drawn = [(escape(str(g)), points[values == g], c) for g, c in zip(shown, CATEGORY_COLOURS, strict=False)]
+    palette = iter(CATEGORY_COLOURS)
+    drawn = [(escape(shorten(str(g), 40)), points[values == g], _colour(g, palette)) for g in shown]
     rest = order[len(shown) :]
     if rest:
         drawn.append((f"other: {len(rest)} values", points[values.isin(rest)], OTHER_COLOUR))
     return drawn
+
+
+def _colour(category: object, palette: Iterator[str]) -> str:
+    """MISSING_COLOUR for missing values (as on a colour scale), else the next colour of `palette`."""
+    return MISSING_COLOUR if category == MISSING else next(palette)
 
 
 HOVER_CHARACTERS = 2_000_000

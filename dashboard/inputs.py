@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.text import in_ui_terms, plain, plural
+from scoring import tasks
 from scoring.errors import InputError, OptionError
 from scoring.hashing import file_digest, list_digest, params_digest, text_keys
 from scoring.loading import FORMATS, Dataset, Records, parse_records, string_fields, with_texts
@@ -57,7 +58,7 @@ def sidebar() -> Inputs | None:
     with st.sidebar:
         st.header("Targets")
         targets = _dataset_input("targets", samples=SAMPLE_TARGETS, paste=True)
-        task_field = _task_field(targets)
+        task_field, task_ids = _tasks(targets)
         st.header("Candidate pool")
         pool = _dataset_input("pool", samples={"Sample pool: code, prose, maths, 24 languages": SAMPLE_POOL})
         st.header("Parameters")
@@ -74,9 +75,6 @@ def sidebar() -> Inputs | None:
             "for the final selection.",
         )
         rds = _rds_params()
-    task_ids = None
-    if task_field is not None:
-        task_ids = [str(record.get(task_field)) for record in targets.dataset.records]
     return Inputs(pool, targets, task_ids, task_field, k, zipfit, "fast" if fast else "exact", rds)
 
 
@@ -198,12 +196,14 @@ def _chat_fields(raw: Records) -> list[str]:
     return list(found)
 
 
-def _task_field(targets: Loaded | None) -> str | None:
+def _tasks(targets: Loaded | None) -> tuple[str | None, list[str] | None]:
+    """The chosen task column and each target's task (N,), or (None, None): none chosen, or the column unusable
+    (its error shown, naming the target that lacks a task)."""
     if targets is None:
-        return None
-    candidates = [c for c in targets.dataset.columns if _is_label_column(targets.dataset, c)]
+        return None, None
+    candidates = tasks.task_fields(targets.dataset)
     if not candidates:
-        return None
+        return None, None
     choice = st.selectbox(
         "Task column (multi-task targets)",
         [NO_TASKS, *candidates],
@@ -211,14 +211,13 @@ def _task_field(targets: Loaded | None) -> str | None:
         help="With a task column, RDS+ takes each candidate's best score within each task and runs its "
         "round-robin across tasks instead of across single targets.",
     )
-    return None if choice == NO_TASKS else choice
-
-
-def _is_label_column(dataset: Dataset, column: str) -> bool:
-    values = [record.get(column) for record in dataset.records]
-    if not all(isinstance(v, str | int) and not isinstance(v, bool) for v in values):
-        return False
-    return 1 < len(set(values)) < len(values)
+    if choice == NO_TASKS:
+        return None, None
+    try:
+        return choice, tasks.task_ids(targets.dataset, choice)
+    except InputError as e:
+        st.error(f"{plain(str(e))}. Give every target a task, or choose another task column.", icon=":material/error:")
+        return None, None
 
 
 def _k_input(pool_size: int) -> int:

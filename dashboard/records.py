@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from dashboard import state
 from dashboard.text import shorten
+from scoring.tables import rows_of
 
 COLUMN_LABELS = {
     "pool_index": st.column_config.NumberColumn("#", format="%d", width="small"),
@@ -28,29 +32,60 @@ WRAP_CHARS = 120
 
 def table(rows: pd.DataFrame, key: str, height: int = 400, show_text: bool = True) -> int | None:
     """Show `rows` of the results frame; the pool index of the row clicked (its full text shown unless
-    `show_text` is False), or None.
+    `show_text` is False), or None."""
+    shown = rows.drop(columns=[c for c in HIDDEN if c in rows]).assign(text=rows["text"].map(shorten))
+    index = _clickable(shown, rows["pool_index"].to_numpy(), key, height, COLUMN_LABELS)
+    if index is not None and show_text:
+        full_text(index)
+    return index
+
+
+def file_preview(rows: pa.Table, pool_rows: np.ndarray, key: str, height: int = 300) -> None:
+    """Rows of an export as the file holds them (`rows`: its columns, from `scoring.export.selected_records`),
+    long values shortened; a clicked row's whole text is shown below. `pool_rows` (len(rows),) are their pool
+    indices."""
+    frame = pd.DataFrame.from_records(rows_of(rows), columns=rows.column_names)
+    for column in frame.columns:
+        if pd.api.types.is_object_dtype(frame[column]):  # text, nested, binary and mixed values: shown as text
+            frame[column] = frame[column].map(_cell)
+    index = _clickable(frame, pool_rows, key, height)
+    if index is not None:
+        full_text(index)
+
+
+def _clickable(
+    frame: pd.DataFrame, pool_rows: np.ndarray, key: str, height: int, config: dict | None = None
+) -> int | None:
+    """Show `frame`, whose rows are pool records `pool_rows` (len(frame),); the pool index of the row clicked.
 
     The widget key includes which records are listed, so a clicked row is forgotten when the list changes
     (a filter, another k): Streamlit keeps a selection by row position, which would then name another record.
     """
-    shown = rows.drop(columns=[c for c in HIDDEN if c in rows]).assign(text=rows["text"].map(shorten))
-    listed = hashlib.blake2b(rows["pool_index"].to_numpy().tobytes(), digest_size=8).hexdigest()
+    listed = hashlib.blake2b(np.ascontiguousarray(pool_rows).tobytes(), digest_size=8).hexdigest()
     event = st.dataframe(
-        shown,
+        frame,
         key=state.key(f"{key}.{listed}"),
         hide_index=True,
         height=height,
-        column_config=COLUMN_LABELS,
+        column_config=config,
         on_select="rerun",
         selection_mode="single-row",
     )
     picked = event.selection.rows
-    if not picked or picked[0] >= len(rows):
+    return int(pool_rows[picked[0]]) if picked and picked[0] < len(pool_rows) else None
+
+
+def _cell(value: Any) -> str | None:
+    """A value of an exported record as one short line: `{"a": [1]}` -> `'{"a": [1]}'`, bytes -> "(3 bytes)"."""
+    if value is None:
         return None
-    index = int(rows.iloc[picked[0]]["pool_index"])
-    if show_text:
-        full_text(index)
-    return index
+    if isinstance(value, str):
+        return shorten(value)
+    if isinstance(value, bytes):
+        return f"({len(value):,} bytes)"
+    if isinstance(value, list | dict):
+        return shorten(json.dumps(value, ensure_ascii=False, default=str))
+    return str(value)
 
 
 def containing(query: str, pool_digest: str) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 
 ELLIPSIS = "…"
+MISSING = "(missing)"
+"""How a value that is null or absent reads on the pages."""
 
 
 def shorten(text: str, limit: int = 160) -> str:

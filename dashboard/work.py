@@ -15,6 +15,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.inputs import Inputs
+from dashboard.text import MISSING
 from scoring import __version__
 from scoring.compare import agreement
 from scoring.hashing import params_digest
@@ -232,17 +233,15 @@ def _frame(
     return frame
 
 
-MISSING = "(missing)"
-
-
 def _label(value: object) -> str:
     """A metadata value as the pages show it: `None` and an absent field both read "(missing)"."""
     return MISSING if value is None else str(value)
 
 
 def metadata_columns(inputs: Inputs, limit: int = 50) -> dict[str, str]:
-    """Original string/number fields with few distinct values (e.g. `source`), for colour and filters, as
-    {frame column: field}. A field named like one of the pages' own columns is shown as `original_<name>`.
+    """Original string/number fields with few distinct values (e.g. `source`) that at least two records have, for
+    colour and filters, as {frame column: field}. A field named like one of the pages' own columns is shown as
+    `original_<name>`.
 
     Example: fields `source` and `length` -> {"source": "source", "original_length": "length"}.
     """
@@ -252,9 +251,24 @@ def metadata_columns(inputs: Inputs, limit: int = 50) -> dict[str, str]:
         values = [record.get(field) for record in dataset.records]
         if field == "text" or not all(isinstance(v, str | int | float | bool) or v is None for v in values):
             continue
-        if 1 < len(set(values)) <= limit:
+        if 1 < len(set(values)) <= limit and len(values) - values.count(None) >= 2:
             column = field
             while column in FRAME_COLUMNS or column.startswith(("zipfit_", "rds_")) or column in found:
                 column = f"original_{column}"
             found[column] = field
     return found
+
+
+def metadata_numbers(inputs: Inputs, column: str) -> np.ndarray | None:
+    """Metadata `column` (a frame column of `metadata_columns`) as numbers (N,) float64, NaN where null or
+    absent; None when it is not metadata or holds anything but numbers (booleans count as not numbers).
+
+    Example: field `year` holding 1999, null, 2004 -> [1999.0, nan, 2004.0].
+    """
+    field = metadata_columns(inputs).get(column)
+    if field is None:
+        return None
+    values = [record.get(field) for record in inputs.pool.dataset.records]
+    if not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values):
+        return None
+    return np.array([np.nan if v is None else v for v in values], dtype=np.float64)

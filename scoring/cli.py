@@ -19,12 +19,12 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from scoring import __version__
+from scoring import __version__, tasks
 from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
 from scoring.errors import Cancelled, InputError, OptionError, ScoringError
-from scoring.export import selection_mask
+from scoring.export import selected_records, selection_mask
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
 from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device
@@ -48,7 +48,6 @@ from scoring.tables import (
     check_output_path,
     metadata_of,
     method_columns,
-    original_records,
     read_results,
     results_table,
     write_parquet,
@@ -282,7 +281,7 @@ def _score(args: argparse.Namespace) -> None:
         check_k(args.k, len(pool))
     task_ids = None
     if rds_params is not None and args.task_field is not None:  # checked now, not after ZIP-FIT
-        task_ids = _task_ids(targets, args.task_field)
+        task_ids = tasks.task_ids(targets, args.task_field)
         log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
 
     started = time.perf_counter()
@@ -377,25 +376,6 @@ def _rds_metadata(params: RdsParams, spec: ModelSpec, task_field: str | None, de
     }
 
 
-def _task_ids(targets: Dataset, field: str) -> list[str]:
-    """The task name of each target (a string or number in `field`), or InputError naming the record."""
-    if field not in targets.columns:
-        raise InputError(
-            f"has no field {field!r} for --task-field; fields found: {', '.join(targets.columns)}", file=targets.name
-        )
-    names = []
-    for index, record in enumerate(targets.records):
-        value = record.get(field)
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            line = targets.lines[index]
-            where = "this record" if line is not None else f"record {index} (0-based)"
-            raise InputError(
-                f"{where} has no task name (text or number) in field {field!r}", file=targets.name, line=line
-            )
-        names.append(str(value))
-    return names
-
-
 def _load(role: str, path: str, text_field: str | None) -> Dataset:
     dataset = load_dataset(path, text_field=text_field)
     log.info("%s: %d records from %s (text: %s)", role, len(dataset), path, dataset.text_origin)
@@ -487,7 +467,7 @@ def _select(args: argparse.Namespace) -> None:
     methods = ["zipfit", "rds"] if args.method in ("intersection", "union") else [args.method]
     ranks = {method: _ranks(table, method, args.scores) for method in methods}
     mask = selection_mask(ranks.get("zipfit"), ranks.get("rds"), args.method, k)
-    chosen = original_records(table.filter(mask))
+    chosen = selected_records(table, mask)
     write_records(chosen, out)
     log.info("wrote %d %s records to %s", chosen.num_rows, args.method, out)
 

@@ -11,6 +11,7 @@ An empty text, or one with no tokens, gets the zero vector: its cosine to everyt
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,15 +34,22 @@ def position_weighted_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Te
     return torch.einsum("bl,bld->bd", weights, hidden.float())
 
 
-def embed(encoder: Encoder, texts: Sequence[str], max_length: int, batch_size: int = 8) -> np.ndarray:
-    """(n, d) float32 unit (or zero) embeddings; texts are sorted by token count into batches of batch_size."""
+def embed(
+    encoder: Encoder,
+    texts: Sequence[str],
+    max_length: int,
+    batch_size: int = 8,
+    cancel: threading.Event | None = None,
+) -> np.ndarray:
+    """(n, d) float32 unit (or zero) embeddings; texts are sorted by token count into batches of batch_size.
+    `cancel` set stops the work with `Cancelled`, mid-batch where the encoder can."""
     ids = encoder.tokenize(texts, max_length)
     result = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     real = [i for i, (text, tokens) in enumerate(zip(texts, ids, strict=True)) if text and tokens]
     real.sort(key=lambda i: -len(ids[i]))
     for start in range(0, len(real), batch_size):
         batch = real[start : start + batch_size]
-        result[batch] = _embed_batch(encoder, [ids[i] for i in batch])
+        result[batch] = _embed_batch(encoder, [ids[i] for i in batch], cancel)
     return result
 
 
@@ -54,7 +62,7 @@ def token_counts(encoder: Encoder, texts: Sequence[str], max_length: int, chunk:
     return counts
 
 
-def _embed_batch(encoder: Encoder, ids: list[list[int]]) -> np.ndarray:
+def _embed_batch(encoder: Encoder, ids: list[list[int]], cancel: threading.Event | None = None) -> np.ndarray:
     """(b, d) unit embeddings of non-empty token lists, right-padded (pad id 0, masked out)."""
     length = max(len(tokens) for tokens in ids)
     batch = torch.zeros((len(ids), length), dtype=torch.long)
@@ -62,5 +70,5 @@ def _embed_batch(encoder: Encoder, ids: list[list[int]]) -> np.ndarray:
     for row, tokens in enumerate(ids):
         batch[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
         mask[row, : len(tokens)] = 1
-    pooled = position_weighted_mean(encoder.hidden_states(batch, mask), mask)
+    pooled = position_weighted_mean(encoder.hidden_states(batch, mask, cancel), mask)
     return torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()

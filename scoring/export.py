@@ -35,9 +35,14 @@ def selection_mask(zipfit_rank: np.ndarray | None, rds_rank: np.ndarray | None, 
     raise ValueError(f"unknown selection {which!r}; use one of {', '.join(SELECTIONS)}")
 
 
+def selected_records(results: pa.Table, mask: np.ndarray) -> pa.Table:
+    """The rows of a results table where `mask` (N,) is true, with only the original columns: what is exported."""
+    return original_records(results.filter(pa.array(mask)))
+
+
 def records_bytes(results: pa.Table, mask: np.ndarray, fmt: str) -> bytes:
     """The selected rows of a results table with their original columns, as `jsonl`, `csv` or `parquet`."""
-    return table_bytes(original_records(results.filter(pa.array(mask))), fmt)
+    return table_bytes(selected_records(results, mask), fmt)
 
 
 def manifest(

@@ -53,8 +53,11 @@ class Encoder(Protocol):
         """Token ids of each text with the tokenizer's defaults (special tokens included), cut to max_length."""
         ...
 
-    def hidden_states(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """(b, L, d) final-layer hidden states for right-padded ids (b, L) int64 and mask (b, L) of 0/1."""
+    def hidden_states(
+        self, ids: torch.Tensor, mask: torch.Tensor, cancel: threading.Event | None = None
+    ) -> torch.Tensor:
+        """(b, L, d) final-layer hidden states for right-padded ids (b, L) int64 and mask (b, L) of 0/1; raises
+        `Cancelled` soon after `cancel` is set, mid-batch if it can (a batch can take seconds on a CPU)."""
         ...
 
 

@@ -320,7 +320,7 @@ def embed_texts(
     tokens[missing] = token_counts(encoder, [texts[i] for i in missing], params.max_length)
 
     def embed_chunk(idx: np.ndarray) -> np.ndarray:
-        return embed(encoder, [texts[i] for i in idx], params.max_length, params.batch_size)
+        return embed(encoder, [texts[i] for i in idx], params.max_length, params.batch_size, cancel)
 
     return compute_cached(
         keys,

@@ -49,7 +49,8 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
 
     An original column that Parquet cannot hold as given (mixed types, integers beyond 64 bits, objects with
     differing keys, empty objects) is stored as JSON text and listed in the metadata's `json_columns`;
-    `original_records` and the exports give back the original values.
+    `original_records` and the exports give back the original values. A field some records lack is null there,
+    and the metadata's `absent_fields` marks those rows (see `absent_bits`), so that JSONL exports leave it out.
     """
     reserved = {"pool_index", "text", *columns}
     text_is_field = pool.text_origin == "field 'text'" and all(type(r.get("text")) is str for r in pool.records)
@@ -67,13 +68,23 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
         "text": _strings(pool.texts, large=True) or pa.array(pool.texts, type=pa.large_string()),
     }
     as_json: list[str] = []
+    absent: dict[str, str] = {}
     for name, output in names.items():
         if output != "text":
             arrays[output], is_json = _column(pool.records, name)
             as_json += [output] if is_json else []
+            lacking = np.fromiter((name not in record for record in pool.records), bool, len(pool))
+            if lacking.any():
+                absent[output] = absent_bits(lacking)
     arrays.update({name: _numbers(np.asarray(values)) for name, values in columns.items()})
     table = pa.table(arrays)
-    meta = {**metadata, "original_columns": names, "json_columns": as_json, "text_origin": pool.text_origin}
+    meta = {
+        **metadata,
+        "original_columns": names,
+        "json_columns": as_json,
+        "absent_fields": absent,
+        "text_origin": pool.text_origin,
+    }
     return table.replace_schema_metadata({METADATA_KEY: json.dumps(meta).encode()})
 
 
@@ -95,6 +106,20 @@ def _column(records: list[dict[str, Any]], name: str) -> tuple[pa.Array, bool]:
         problem = "has objects with differing or no keys"
     log.warning("column %r %s; the results keep it as JSON text, exports as the original values", name, problem)
     return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string()), True
+
+
+def absent_bits(lacking: np.ndarray) -> str:
+    """Which rows lack a field, (N,) bool, as metadata text: a little-endian bitmap in base64 (N/6 characters).
+
+    Example: `absent_bits(np.array([False, True, True]))` -> `"Bg=="`; `lacking_rows` reads it back.
+    """
+    return base64.b64encode(np.packbits(lacking, bitorder="little").tobytes()).decode("ascii")
+
+
+def lacking_rows(bits: str, rows: int) -> np.ndarray:
+    """The (rows,) bool mask of `absent_bits`: `lacking_rows("Bg==", 3)` -> [False, True, True]."""
+    packed = np.frombuffer(base64.b64decode(bits), np.uint8)
+    return np.unpackbits(packed, count=rows, bitorder="little").astype(bool)
 
 
 def _storable(kind: pa.DataType) -> bool:
@@ -194,6 +219,7 @@ def original_records(table: pa.Table) -> pa.Table:
 
     Columns kept as JSON text stay so (Parquet cannot hold them otherwise) and are listed in the metadata's
     `json_columns`, under their original names, so that `table_bytes` writes JSONL and CSV with the values.
+    Fields rows lack are in `absent_fields`, by these rows, so that JSONL leaves them out.
     """
     metadata = metadata_of(table)
     names: dict[str, str] = metadata.get("original_columns") or {
@@ -201,7 +227,16 @@ def original_records(table: pa.Table) -> pa.Table:
     }
     as_json = set(metadata.get("json_columns", []))
     records = table.select(list(names.values())).rename_columns(list(names))
-    about = {"json_columns": [name for name, output in names.items() if output in as_json]}
+    about: dict[str, Any] = {"json_columns": [name for name, output in names.items() if output in as_json]}
+    absent = metadata.get("absent_fields", {})
+    if absent and "pool_index" in table.column_names:
+        pool_rows = table.column("pool_index").to_numpy()
+        size = int(pool_rows.max(initial=-1)) + 1
+        about["absent_fields"] = {
+            name: absent_bits(lacking_rows(absent[output], size)[pool_rows])
+            for name, output in names.items()
+            if output in absent
+        }
     return records.replace_schema_metadata({METADATA_KEY: json.dumps(about).encode()})
 
 
@@ -228,9 +263,13 @@ def table_bytes(table: pa.Table, fmt: str) -> bytes:
 
 def jsonl_bytes(table: pa.Table) -> bytes:
     """One JSON object per row, UTF-8; binary values as base64, dates and times as ISO 8601 text, NaN and
-    infinities as null (JSON has no such numbers; `NaN` would break strict readers)."""
-    lines = (_json_line(row) for row in _rows(table))
-    return "".join(lines).encode("utf-8")
+    infinities as null (JSON has no such numbers; `NaN` would break strict readers); fields marked absent in the
+    metadata's `absent_fields` left out."""
+    rows = rows_of(table)
+    for name, bits in metadata_of(table).get("absent_fields", {}).items():
+        for row in np.flatnonzero(lacking_rows(bits, len(rows))):
+            del rows[row][name]
+    return "".join(_json_line(row) for row in rows).encode("utf-8")
 
 
 def _json_line(row: dict[str, Any]) -> str:
@@ -260,13 +299,14 @@ def csv_bytes(table: pa.Table) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
     writer.writerow([_safe_cell(name) for name in table.column_names])
-    for row in _rows(table):
+    for row in rows_of(table):
         writer.writerow([_csv_cell(value) for value in row.values()])
     return buffer.getvalue().encode("utf-8")
 
 
-def _rows(table: pa.Table) -> list[dict[str, Any]]:
-    """The rows as dicts, with the values of columns kept as JSON text (metadata `json_columns`) decoded."""
+def rows_of(table: pa.Table) -> list[dict[str, Any]]:
+    """The rows as dicts, as JSONL and CSV exports write them: columns kept as JSON text (metadata
+    `json_columns`) decoded, e.g. `'{"a": 1}'` -> `{"a": 1}`."""
     rows = table.to_pylist()
     for name in metadata_of(table).get("json_columns", []):
         for row in rows:

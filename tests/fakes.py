@@ -12,6 +12,7 @@ forward calls and texts seen, to prove what the cache saves.
 
 from __future__ import annotations
 
+import threading
 import uuid
 import zlib
 from collections.abc import Sequence
@@ -40,7 +41,9 @@ class FakeEncoder:
     def tokenize(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
         return [token_ids(text)[:max_length] for text in texts]
 
-    def hidden_states(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def hidden_states(
+        self, ids: torch.Tensor, mask: torch.Tensor, cancel: threading.Event | None = None
+    ) -> torch.Tensor:
         self.owner.calls += 1
         self.owner.texts_seen += len(ids)
         self.owner.batch_shapes.append(tuple(ids.shape))

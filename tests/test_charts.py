@@ -70,6 +70,31 @@ def test_map_categories_get_distinct_colours_and_the_smallest_beyond_the_palette
     assert len({t.marker.color for t in few}) == 5
 
 
+def test_a_map_coloured_by_many_numbers_uses_a_scale_and_draws_missing_values_in_grey():
+    points, targets = map_frame(40, "t")
+    points["stars"] = [np.nan if i % 8 == 0 else float(i) for i in range(40)]  # 35 values, 5 missing
+    pool = charts.embedding_map(points, "stars", targets).data[:-1]
+    scale, missing = pool
+    assert scale.marker.colorscale is not None
+    assert list(scale.marker.color) == [float(i) for i in range(40) if i % 8]
+    assert (missing.name, len(missing.x), missing.marker.color) == ("(missing) (5)", 5, charts.MISSING_COLOUR)
+
+    points["stars"] = points["stars"].fillna(0.0)
+    assert len(charts.embedding_map(points, "stars", targets).data) == 2  # no empty "(missing) (0)" trace
+    points["stars"] = np.arange(40) % 5
+    few = charts.embedding_map(points, "stars", targets).data[:-1]
+    assert [t.name for t in few] == [f"{i} (8)" for i in range(5)]  # five numbers: categories
+
+
+def test_map_categories_name_each_by_its_start_and_draw_missing_values_in_the_missing_grey():
+    points, targets = map_frame(30, "t")
+    points["note"] = ["x" * 5000] * 10 + ["(missing)"] * 12 + ["short"] * 8
+    missing, long, short = charts.embedding_map(points, "note", targets).data[:-1]  # largest first
+    assert long.name == "x" * 39 + "… (10)"
+    assert (missing.name, missing.marker.color) == ("(missing) (12)", charts.MISSING_COLOUR)
+    assert (long.marker.color, short.marker.color) == tuple(charts.CATEGORY_COLOURS[:2])  # missing takes none
+
+
 def test_snippets_shrink_with_the_point_count_and_stop_where_a_chart_would_grow_large():
     long_text = "word " * 200
     small = charts.embedding_map(*reorder(map_frame(1_000, long_text)))

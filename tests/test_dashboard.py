@@ -6,6 +6,7 @@ export, a failing job and a cancelled one. Results are checked against the scori
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import sys
@@ -20,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from scoring.cache import CACHE_ENV
 from scoring.loading import load_dataset
-from scoring.pipeline import ZipfitParams, run_zipfit
+from scoring.pipeline import ZipfitParams, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
 from tests.fakes import use_fake_model
 
@@ -553,3 +554,85 @@ def test_page_scripts_write_nothing_by_accident():
         body = ast.parse(path.read_text(encoding="utf-8")).body
         stray = [n.lineno for n in body[1:] if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)]
         assert stray == [], f"{path.name}: bare values at lines {stray}"
+
+
+TASK_TARGETS = [
+    {"text": "def add(a, b):\n    return a + b\n", "task": "code"},
+    {"text": "def double(x):\n    return 2 * x\n", "task": "code"},
+    {"text": "Le chat dort sur le canapé.", "task": "french"},
+    {"text": "Le chien mange.", "task": "french"},
+    {"text": "The integral of x^2 is x^3/3.", "task": "maths"},
+]
+
+
+def test_a_task_column_groups_the_targets_for_rds(app):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    upload(app, "targets", "tasks.jsonl", jsonl(TASK_TARGETS))
+    settle(app)
+    app.sidebar.selectbox(key="lens.task_field").set_value("task")
+    settle(app)
+    task_ids = [t["task"] for t in TASK_TARGETS]
+    assert results(app).inputs.task_ids == task_ids
+    pool, targets = [r["text"] for r in SMALL_POOL], [t["text"] for t in TASK_TARGETS]
+    expected = run_rds(pool, targets, results(app).inputs.rds, task_ids=task_ids)
+    np.testing.assert_array_equal(results(app).rds.rank, expected.rank)
+    assert "RDS+ selects round-robin over the tasks (task column task;" in texts_of(app)
+
+
+@pytest.mark.parametrize("lacking", [{}, {"task": None}])
+def test_a_task_column_some_targets_lack_is_offered_and_explained(app, lacking):
+    targets = [*TASK_TARGETS[:3], {"text": "Le chien mange.", **lacking}, *TASK_TARGETS[4:]]
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
+    upload(app, "targets", "tasks.jsonl", jsonl(targets))
+    settle(app)
+    app.sidebar.selectbox(key="lens.task_field").set_value("task")  # offered: the column is there
+    settle(app)
+    errors = [e.value.replace("\\", "") for e in app.sidebar.get("error")]
+    assert any(e.startswith("tasks.jsonl:4: this record has no task name") for e in errors), errors
+    assert results(app).inputs.task_ids is None  # RDS+ runs over single targets, as without a task column
+
+
+def test_the_map_colours_a_numeric_field_on_a_scale_with_missing_values_apart(app):
+    pool = [r | ({"year": 1990 + i % 30} if i % 10 else {}) for i, r in enumerate(SMALL_POOL)]
+    upload(app, "pool", "years.jsonl", jsonl(pool))
+    settle(app)
+    app.switch_page("views/map.py")
+    settle(app)
+    app.selectbox(key="lens.map.colour").set_value("year")
+    settle(app)
+    (chart,) = app.get("plotly_chart")
+    scale, missing, _targets = json.loads(chart.proto.spec)["data"]
+    years = [r["year"] for r in pool if "year" in r]
+    colours = scale["marker"]["color"]  # a typed array: {"dtype": "f8", "bdata": base64}
+    assert np.frombuffer(base64.b64decode(colours["bdata"]), colours["dtype"]).tolist() == years
+    assert "colorscale" in scale["marker"]
+    assert missing["name"] == "(missing) (6)"
+
+
+def test_the_export_preview_shows_the_columns_and_values_of_the_file(app):
+    pool = [
+        {"id": f"r{i}", "text": r["text"], "length": "long", "meta": {"source": r["source"], "tags": [i]}}
+        for i, r in enumerate(SMALL_POOL)
+    ]
+    upload(app, "pool", "nested.jsonl", jsonl(pool)).run()
+    app.sidebar.number_input(key="lens.k").set_value(5)
+    app.switch_page("views/export.py")
+    settle(app)
+    app.radio(key="lens.export.which").set_value("zipfit").run()
+    exported = [json.loads(line) for line in jsonl(pool).decode().splitlines()]
+    ranks = results(app).frame["zipfit_rank"].to_numpy()
+    expected = [record for record, rank in zip(exported, ranks, strict=True) if rank < 5]
+    (preview,) = app.dataframe
+    assert list(preview.value.columns) == ["id", "text", "length", "meta"]  # the file's, not the pages' own
+    assert preview.value["id"].tolist() == [r["id"] for r in expected]
+    assert preview.value["meta"].tolist() == [json.dumps(r["meta"]) for r in expected]
+    assert "5 records as the file holds them" in texts_of(app)
+
+
+def test_a_field_only_one_record_has_is_not_offered_as_a_colour_or_column(app):
+    pool = [r | ({"note": "only here"} if i == 3 else {}) for i, r in enumerate(SMALL_POOL)]
+    settle(upload(app, "pool", "note.jsonl", jsonl(pool)))
+    assert "note" not in results(app).frame
+    app.switch_page("views/map.py")
+    settle(app)
+    assert "note" not in app.selectbox(key="lens.map.colour").options

@@ -129,3 +129,22 @@ def test_binary_values_are_exported_as_base64(tmp_path):
     assert pq.read_table(io.BytesIO(records_bytes(table, np.ones(2, dtype=bool), "parquet"))).column(
         "blob"
     ).to_pylist() == [b"\x00\x01hi", None]
+
+
+def test_jsonl_exports_leave_out_the_fields_a_record_lacks_and_keep_its_nulls(tmp_path):
+    records = [
+        {"text": f"t{i}"}
+        | ({"lang": "en"} if i % 3 == 0 else {"lang": None} if i % 3 == 1 else {})
+        | ({"meta": {"n": i}} if i % 4 == 0 else {"meta": [i]} if i % 4 == 1 else {})  # mixed: kept as JSON text
+        for i in range(20)
+    ]
+    pool = parse_dataset(b"".join(json.dumps(r).encode() + b"\n" for r in records), name="pool.jsonl")
+    score = np.linspace(0, 1, 20)
+    table = results_table(pool, method_columns("zipfit", score, np.arange(20), np.zeros(20, dtype=int), 5), {})
+    pq.write_table(table, tmp_path / "results.parquet")
+    stored = pq.read_table(tmp_path / "results.parquet")
+    chosen = np.arange(20) % 3 != 1  # not a prefix: the rows' own positions must be used
+    lines = records_bytes(stored, chosen, "jsonl").decode().splitlines()
+    assert [json.loads(line) for line in lines] == [r for r, keep in zip(records, chosen, strict=True) if keep]
+    rows = pacsv.read_csv(io.BytesIO(records_bytes(stored, chosen, "csv"))).to_pylist()
+    assert [r["lang"] for r in rows] == ["en" if i % 3 == 0 else "" for i in range(20) if i % 3 != 1]  # empty cells

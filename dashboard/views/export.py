@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import streamlit as st
 
 from dashboard import records, state, work
 from dashboard.text import plural
-from scoring.export import FORMATS, manifest, records_bytes, selection_mask
+from scoring.export import FORMATS, manifest, selected_records, selection_mask
+from scoring.tables import table_bytes
 
+PREVIEW_ROWS = 200
 CHOICES = {
     "zipfit": "ZIP-FIT's top k",
     "rds": "RDS+'s top k",
@@ -26,7 +29,8 @@ which = st.radio("Records", available, format_func=CHOICES.get, key=state.key("e
 fmt = st.radio("Format", list(FORMATS), key=state.key("export.format"), horizontal=True)
 mask = selection_mask(frame.get("zipfit_rank"), frame.get("rds_rank"), which, k)
 count = int(mask.sum())
-data = records_bytes(results.table(), mask, fmt)
+chosen = selected_records(results.table(), mask)
+data = table_bytes(chosen, fmt)
 name = f"selection-{which}-k{k}.{fmt}"
 st.download_button(
     f"Download {count:,} {plural(count, 'record')} ({fmt.upper()})",
@@ -53,4 +57,10 @@ st.caption(
 with st.expander("Manifest"):
     st.json(about)
 st.subheader("Preview")
-records.table(frame[mask].head(200), key="export.preview", height=300)
+shown = min(count, PREVIEW_ROWS)
+listed = f"The first {shown:,} of {count:,}" if shown < count else f"{count:,}"
+st.caption(
+    f"{listed} {plural(count, 'record')} as the file holds them (long values shortened). "
+    "Click a row to read its whole text."
+)
+records.file_preview(chosen.slice(0, shown), np.flatnonzero(mask)[:shown], key="export.preview")

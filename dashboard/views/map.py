@@ -32,6 +32,9 @@ targets = pd.DataFrame(
 options = (["agreement"] if "agreement" in frame else []) + ["zipfit_score", "rds_score"]
 options = [o for o in options if o in frame] + list(work.metadata_columns(results.inputs))
 colour = st.selectbox("Colour by", options, key=state.key("map.colour"))
+numbers = work.metadata_numbers(results.inputs, colour)  # the frame holds metadata as text, for tables
+if numbers is not None and charts.on_a_scale(pd.Series(numbers)):
+    points[colour] = numbers
 event = state.plotly_chart(
     "map.chart",
     results.key + job.key + colour,

@@ -9,17 +9,17 @@ import numpy as np
 import streamlit as st
 
 from dashboard import charts, records, state
-from dashboard.text import plural
+from dashboard.text import plain, plural
 from scoring.compare import NEITHER, spearman
 
 LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
 # What the RDS+ histogram's colours mean under a rule that is not its x-axis (max cosine) cut at k. (A comment:
 # a page script writes a bare string literal to the page.)
 RDS_RULES = {
-    "round-robin": "RDS+ selects round-robin over the targets, not by a score threshold: this histogram shows each "
+    "round-robin": "RDS+ selects round-robin over the {over}, not by a score threshold: this histogram shows each "
     "item's highest cosine to any target, the {k:,} selected are coloured, and some lower-scoring items are chosen "
-    "for targets that other items serve less well.",
-    "mean": "RDS+ selects by the mean cosine over the targets, while this histogram shows each item's highest cosine "
+    "for {unit} that other items serve less well.",
+    "mean": "RDS+ selects by the mean cosine over the {over}, while this histogram shows each item's highest cosine "
     "to any target: the {k:,} selected are coloured, so they need not be the highest here.",
 }
 SELECT_HINT = "Draw a box or lasso around points of the scatter plot to list their records here."
@@ -44,7 +44,12 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
                 "candidates score alike). Switch fast mode off for the selection you keep."
             )
         if not threshold:
-            st.caption(RDS_RULES[results.inputs.rds.selection].format(k=k))
+            task_field = results.inputs.task_field
+            unit, over = "targets", "targets"
+            if task_field is not None:
+                unit = "tasks"
+                over = f"tasks (task column {plain(task_field)}; an item's cosine to a task is its best target's)"
+            st.caption(RDS_RULES[results.inputs.rds.selection].format(k=k, over=over, unit=unit))
 
 if results.both:
     rho = spearman(frame["zipfit_score"], frame["rds_score"])

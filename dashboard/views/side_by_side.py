@@ -48,7 +48,7 @@ cells = []
 for method, label in (("zipfit", "ZIP-FIT"), ("rds", "RDS+")):
     if f"{method}_rank" in frame:
         cells.append(f"{label}: rank {int(row[f'{method}_rank']):,}, score {row[f'{method}_score']:.4f}")
-st.markdown(" · ".join(cells))
+st.markdown(" · ".join(cells) + " (rank 0 is chosen first)")
 records.full_text(index)
 text = results.inputs.pool.dataset.texts[index]
 left, right = st.columns(2)
