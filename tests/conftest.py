@@ -1,14 +1,28 @@
-"""Shared fixtures: every test gets its own cache folder, and nothing writes to the real cache."""
+"""Shared fixtures: every test gets its own cache folder, and nothing writes to the real cache.
+
+Disk: a passing test's folder is deleted as it ends (`tmp_path_retention_policy` in pyproject.toml) and a
+module's shared folder when the module ends (`tests.scratch.module_folder`), so the suite needs about 0.6 GB free
+at any moment (one converted SmolLM2 copy is 0.5 GB), not the 2 GB it writes in all. The run's header shows what
+is free.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from scoring.cache import CACHE_ENV
+
+
+def pytest_report_header() -> str:
+    """The free space where tests write: a run that fills the disk fails in every test after that point."""
+    folder = tempfile.gettempdir()
+    return f"free disk in {folder}: {shutil.disk_usage(folder).free / 1e9:.1f} GB (the suite needs about 0.6 GB)"
 
 
 @pytest.fixture(autouse=True)

@@ -23,6 +23,7 @@ from scoring.cache import Cache
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import load_dataset
 from scoring.pipeline import ZipfitParams
+from tests.scratch import module_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -36,8 +37,9 @@ TARGETS = [
 
 
 @pytest.fixture(scope="module")
-def server_cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("browser-cache")
+def server_cache(tmp_path_factory) -> Iterator[Path]:
+    with module_folder(tmp_path_factory, "browser-cache") as folder:
+        yield folder
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ from scoring.loading import load_dataset
 from scoring.pipeline import ZipfitParams, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
 from tests.fakes import use_fake_model
+from tests.scratch import module_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -44,9 +46,10 @@ SMALL_POOL = [
 
 
 @pytest.fixture(scope="module")
-def shared_cache(tmp_path_factory) -> Path:
+def shared_cache(tmp_path_factory) -> Iterator[Path]:
     """One cache for the module: the sample's ZIP-FIT scores are computed once, not per test."""
-    return tmp_path_factory.mktemp("dashboard-cache")
+    with module_folder(tmp_path_factory, "dashboard-cache") as folder:
+        yield folder
 
 
 @pytest.fixture

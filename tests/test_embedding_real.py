@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from scoring.cache import Cache
 from scoring.models import SMOLLM2_FILE, SMOLLM2_MODULE, default_device, forget_loaded_models
 from scoring.pipeline import RdsParams, embed_texts, run_rds
 from tests.fakes import reference_embedding
+from tests.scratch import module_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 POOL_TEXTS = [json.loads(line)["text"] for line in (ROOT / "sample_data" / "pool.jsonl").open()][:200]
@@ -57,8 +59,9 @@ def one_at_a_time(tokenizer, model, texts: list[str], max_length: int) -> np.nda
 
 
 @pytest.fixture(scope="module")
-def model_cache(tmp_path_factory) -> Cache:
-    return Cache(tmp_path_factory.mktemp("real-models-cache"))
+def model_cache(tmp_path_factory) -> Iterator[Cache]:
+    with module_folder(tmp_path_factory, "real-models-cache") as folder:
+        yield Cache(folder)
 
 
 @pytest.fixture(scope="module")
@@ -110,17 +113,15 @@ def test_smollm2_converted_copy_is_plain_safetensors_and_json(model_cache):
     assert not {n for n in names if n.endswith((".bin", ".pt", ".pkl", ".pth"))}
 
 
-def test_a_damaged_converted_copy_is_converted_again(model_cache, tmp_path):
-    cache = Cache(tmp_path / "cache")
-    forget_loaded_models()  # a model loaded by an earlier test would be used without any copy in this cache
-    embed_texts(["def f(x): return x"], RdsParams(model="smollm2"), cache=cache)  # converts the GGUF file once
-    (weights,) = (cache.root / "v1" / "models").glob("*/model.safetensors")
+def test_a_damaged_converted_copy_is_converted_again(model_cache):
+    forget_loaded_models()
+    expected = embed_texts(["Guten Tag"], RdsParams(model="smollm2"))  # no cache: converted in memory, no copy
+    embed_texts(["def f(x): return x"], RdsParams(model="smollm2"), cache=model_cache)  # a copy, if none yet
+    (weights,) = (model_cache.root / "v1" / "models").glob("*/model.safetensors")
     size = weights.stat().st_size
     weights.write_bytes(weights.read_bytes()[: size // 2])  # e.g. a disk that filled up
     forget_loaded_models()
-    ours = embed_texts(["Guten Tag"], RdsParams(model="smollm2"), cache=cache)  # a new text: the model must load
-    forget_loaded_models()
-    expected = embed_texts(["Guten Tag"], RdsParams(model="smollm2"), cache=model_cache)  # the good copy
+    ours = embed_texts(["Guten Tag"], RdsParams(model="smollm2"), cache=model_cache)  # a new text: the model loads
     np.testing.assert_allclose(ours, expected, atol=1e-6)
     assert weights.stat().st_size == size  # converted again, whole
 

@@ -34,7 +34,11 @@ def hub_cache(tmp_path, monkeypatch) -> Path:
 
 
 def minilm_copy(folder: Path) -> Path:
-    shutil.copytree(MINILM, folder)
+    """A copy of the bundled MiniLM folder, its 87 MB of weights a link to the installed file (CI disks can be small):
+    unlink it before writing weights of your own."""
+    shutil.copytree(MINILM, folder, ignore=shutil.ignore_patterns("*.safetensors"))
+    for weights in MINILM.glob("*.safetensors"):
+        (folder / weights.name).symlink_to(weights)
     return folder
 
 
@@ -142,7 +146,9 @@ def test_folder_without_config_or_safetensors_is_refused(tmp_path):
 def test_damaged_weights_are_refused_before_any_work(tmp_path):
     folder = minilm_copy(tmp_path / "minilm")
     weights = folder / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # an interrupted copy
+    whole = weights.read_bytes()
+    weights.unlink()  # the link to the installed weights: never write through it
+    weights.write_bytes(whole[: len(whole) // 2])  # an interrupted copy
     with pytest.raises(OptionError, match=r"model.safetensors is damaged \(.*\); copy or download the model again"):
         resolve_model(str(folder))
     weights.write_bytes(b"abc")
