@@ -239,8 +239,9 @@ def _label(value: object) -> str:
 
 
 def metadata_columns(inputs: Inputs, limit: int = 50) -> dict[str, str]:
-    """Original string/number fields with few distinct values (e.g. `source`) that at least two records have, for
-    colour and filters, as {frame column: field}. A field named like one of the pages' own columns is shown as
+    """Original fields that at least two records have, for colour and tables, as {frame column: field}: labels
+    (strings, numbers, booleans) with 2 to `limit` distinct values, e.g. `source`, and numbers with any count of
+    distinct values, e.g. a quality score. A field named like one of the pages' own columns is shown as
     `original_<name>`.
 
     Example: fields `source` and `length` -> {"source": "source", "original_length": "length"}.
@@ -251,7 +252,8 @@ def metadata_columns(inputs: Inputs, limit: int = 50) -> dict[str, str]:
         values = [record.get(field) for record in dataset.records]
         if field == "text" or not all(isinstance(v, str | int | float | bool) or v is None for v in values):
             continue
-        if 1 < len(set(values)) <= limit and len(values) - values.count(None) >= 2:
+        distinct = len(set(values))
+        if distinct > 1 and (distinct <= limit or _numbers(values)) and len(values) - values.count(None) >= 2:
             column = field
             while column in FRAME_COLUMNS or column.startswith(("zipfit_", "rds_")) or column in found:
                 column = f"original_{column}"
@@ -269,6 +271,11 @@ def metadata_numbers(inputs: Inputs, column: str) -> np.ndarray | None:
     if field is None:
         return None
     values = [record.get(field) for record in inputs.pool.dataset.records]
-    if not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values):
+    if not _numbers(values):
         return None
     return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+
+def _numbers(values: list[object]) -> bool:
+    """Whether every value is a number or None (booleans are not numbers here)."""
+    return all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values)

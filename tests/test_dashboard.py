@@ -595,19 +595,24 @@ def test_a_task_column_some_targets_lack_is_offered_and_explained(app, lacking):
     assert results(app).inputs.task_ids is None  # RDS+ runs over single targets, as without a task column
 
 
-def test_the_map_colours_a_numeric_field_on_a_scale_with_missing_values_apart(app):
-    pool = [r | ({"year": 1990 + i % 30} if i % 10 else {}) for i, r in enumerate(SMALL_POOL)]
-    upload(app, "pool", "years.jsonl", jsonl(pool))
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("year", lambda i: 1990 + i % 30), ("quality", lambda i: round(i / 7, 3))],  # 30 values; 54, past the 50
+    ids=["30 integers", "54 floats"],  # a label field may have; a score of each record is still a colour
+)
+def test_the_map_colours_a_numeric_field_on_a_scale_with_missing_values_apart(app, field, value):
+    pool = [r | ({field: value(i)} if i % 10 else {}) for i, r in enumerate(SMALL_POOL)]
+    upload(app, "pool", "numbers.jsonl", jsonl(pool))
     settle(app)
     app.switch_page("views/map.py")
     settle(app)
-    app.selectbox(key="lens.map.colour").set_value("year")
+    app.selectbox(key="lens.map.colour").set_value(field)
     settle(app)
     (chart,) = app.get("plotly_chart")
     scale, missing, _targets = json.loads(chart.proto.spec)["data"]
-    years = [r["year"] for r in pool if "year" in r]
+    numbers = [r[field] for r in pool if field in r]
     colours = scale["marker"]["color"]  # a typed array: {"dtype": "f8", "bdata": base64}
-    assert np.frombuffer(base64.b64decode(colours["bdata"]), colours["dtype"]).tolist() == years
+    assert np.frombuffer(base64.b64decode(colours["bdata"]), colours["dtype"]).tolist() == numbers
     assert "colorscale" in scale["marker"]
     assert missing["name"] == "(missing) (6)"
 
