@@ -181,26 +181,45 @@ def settled_box(page: Page, element) -> dict[str, float]:
     return box
 
 
-def lasso_nearly_all_of(page: Page, chart) -> int:
-    """Drag a lasso around nearly all of `chart`'s plotting area; the N of the "N selected records" shown then."""
-    box = settled_box(page, chart.locator(".nsewdrag").first)  # the plotting area, inside the axes
-    left, top, width, height = box["x"], box["y"], box["width"], box["height"]
-    corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
-    page.mouse.move(left + width * corners[0][0], top + height * corners[0][1])
-    page.mouse.down()
-    for x, y in corners[1:]:
-        page.mouse.move(left + width * x, top + height * y, steps=8)
-    page.mouse.up()
+def lasso_nearly_all_of(page: Page, chart, attempts: int = 3) -> int:
+    """Drag a lasso around nearly all of `chart`'s plotting area; the N of the "N selected records" shown then.
+
+    A drag that left no selection on the chart was lost before it reached the app (1 of 3 local runs of the suite
+    on 2026-11-22; cause not found) and is drawn again, as a user would, up to `attempts` times. A selection on the
+    chart that is not listed within 75 s fails."""
     heading = page.get_by_text(re.compile(r"^[\d,]+ selected records$"))
-    try:
-        expect(heading).to_be_visible(timeout=60_000)
-    except AssertionError as e:
-        page.screenshot(path=OUTPUT / "lasso-failed.png", full_page=True)
-        drawn = chart.evaluate("gd => (gd._fullLayout.selections || []).length + ' selection(s) drawn on the chart'")
-        shown = page.locator("body").inner_text()[-2_000:]
-        raise AssertionError(f"{e}\n--- {drawn}; the page shows:\n{shown}") from None
+    for attempt in range(1, attempts + 1):
+        box = settled_box(page, chart.locator(".nsewdrag").first)  # the plotting area, inside the axes
+        left, top, width, height = box["x"], box["y"], box["width"], box["height"]
+        corners = [(0.02, 0.02), (0.98, 0.02), (0.98, 0.98), (0.02, 0.98), (0.02, 0.03)]
+        page.mouse.move(left + width * corners[0][0], top + height * corners[0][1])
+        page.mouse.down()
+        for x, y in corners[1:]:
+            page.mouse.move(left + width * x, top + height * y, steps=8)
+        page.mouse.up()
+        if _listed(heading, 15_000):
+            break
+        drawn = chart.evaluate("gd => (gd._fullLayout.selections || []).length")
+        if drawn == 0 and attempt < attempts:
+            continue
+        if not _listed(heading, 60_000):
+            page.screenshot(path=OUTPUT / "lasso-failed.png", full_page=True)
+            shown = page.locator("body").inner_text()[-2_000:]
+            raise AssertionError(
+                f"no 'N selected records' after the lasso; {drawn} selection(s) on the chart; the page shows:\n{shown}"
+            )
+        break
     expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_be_visible()
     return int(heading.text_content().split()[0].replace(",", ""))
+
+
+def _listed(heading, timeout_ms: int) -> bool:
+    """Whether `heading` shows within `timeout_ms`."""
+    try:
+        expect(heading).to_be_visible(timeout=timeout_ms)
+    except AssertionError:
+        return False
+    return True
 
 
 def test_a_lasso_on_the_map_lists_the_records_inside_it(browser: Browser, server: Server):
