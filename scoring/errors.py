@@ -38,4 +38,10 @@ class OptionError(ScoringError, ValueError):
 
 
 class Cancelled(ScoringError):
-    """Raised inside a long computation when its cancel event is set."""
+    """Raised inside a long computation when its cancel event is set.
+
+    Example: `raise Cancelled()` says the finished work is kept; `Cancelled("map cancelled")` says what stopped.
+    """
+
+    def __init__(self, message: str = "cancelled; the work finished so far is saved in the cache") -> None:
+        super().__init__(message)

@@ -68,7 +68,7 @@ def _stopping(model: Any, cancel: threading.Event | None) -> Iterator[None]:
 
     def check(module: Any, inputs: Any) -> None:
         if cancel.is_set():
-            raise Cancelled("cancelled; the work finished so far is saved in the cache")
+            raise Cancelled()
 
     layers = [layer for stack in model.modules() if isinstance(stack, torch.nn.ModuleList) for layer in stack]
     hooks = [layer.register_forward_pre_hook(check) for layer in layers]

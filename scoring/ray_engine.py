@@ -377,7 +377,7 @@ def _batches(dataset: Any, cancel: threading.Event | None) -> Iterator[dict[str,
 
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
-        raise Cancelled("cancelled; the work finished so far is saved in the cache")
+        raise Cancelled()
 
 
 class _Checkpoints:

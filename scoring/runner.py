@@ -136,7 +136,7 @@ def _map_chunks(
 
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
-        raise Cancelled("cancelled; the work finished so far is saved in the cache")
+        raise Cancelled()
 
 
 class _Store:
