@@ -40,6 +40,7 @@ pool_size, target_count = len(chosen.pool.dataset), len(chosen.targets.dataset)
 st.caption(
     f"**{pool_size:,}** {plural(pool_size, 'candidate')} from {plain(chosen.pool.label)} · "
     f"**{target_count:,}** {plural(target_count, 'target')} from {plain(chosen.targets.label)} · k = **{chosen.k:,}**"
+    + (" · ZIP-FIT in **fast mode: approximate scores**" if chosen.zipfit_mode == "fast" else "")
 )
 specs = work.method_jobs(chosen)
 jobs = status.show(list(specs.values()))

@@ -340,13 +340,26 @@ def test_fast_mode_is_labelled_an_approximation_everywhere(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL * 3)).run()
     app.switch_page("views/export.py")
     settle(app)
+    app.radio(key="lens.export.which").set_value("zipfit").run()
     assert any(bar.text.startswith("ZIP-FIT (fast): done") for bar in app.get("progress"))
     manifest = json.loads(app.get("json")[0].proto.body)
     assert manifest["run"]["zipfit"]["mode"] == "fast"
     assert "estimates" in manifest["run"]["zipfit"]["approximation"]
-    app.switch_page("views/scores.py")
-    settle(app)
+    assert manifest["file"].startswith("selection-zipfit-fast-k")  # the data file says so without its manifest
+    for page in ["map", "side_by_side", "overlap", "export", "scores"]:
+        app.switch_page(f"views/{page}.py")
+        settle(app)
+        assert "fast mode: approximate scores" in " ".join(c.value for c in app.caption), page
     assert "approximation of exact ZIP-FIT" in texts_of(app)
+    app.switch_page("views/export.py")
+    settle(app)
+    app.radio(key="lens.export.which").set_value("rds").run()
+    assert json.loads(app.get("json")[0].proto.body)["file"].startswith("selection-rds-k")  # RDS+ is exact
+    app.toggle(key="lens.zipfit_fast").set_value(False).run()
+    settle(app)  # exact ZIP-FIT runs; until it is done, only RDS+ can be exported
+    app.radio(key="lens.export.which").set_value("zipfit").run()
+    assert json.loads(app.get("json")[0].proto.body)["file"].startswith("selection-zipfit-k")
+    assert "approximate" not in " ".join(c.value for c in app.caption)
 
 
 def test_stepping_a_slider_drops_the_jobs_it_passed_on_the_way(app):
