@@ -123,6 +123,11 @@ def _uploaded(role: str) -> Loaded | None:
     digest = _upload_digest(role, upload.file_id, data)
     raw = _unwrap(_records(digest, upload.name, data))
     fields = [AUTO, *string_fields(raw.records), *_chat_fields(raw)]
+    if fields == [AUTO]:  # nothing to choose in the picker below: say so, not "choose one in the Text field box"
+        found = ", ".join(raw.columns[:10]) + (", …" if len(raw.columns) > 10 else "")
+        raise InputError(
+            f"no field holds text (fields found: {found}); give each record its text as a string", file=upload.name
+        )
     field = st.selectbox(
         "Text field",
         fields,

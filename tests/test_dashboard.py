@@ -401,6 +401,7 @@ BAD_UPLOADS = [
     ("broken.jsonl", b'{"text": "a"}\n{"text": \n', "broken.jsonl:2: is not valid JSON"),
     ("object.json", b'{"rows": [{"text": "a"}]}', "object.json: holds an object with keys rows, not a list"),
     ("nofield.jsonl", b'{"body": "a"}\n', "nofield.jsonl: has no text field"),
+    ("notext.jsonl", b'{"a": 1, "b": [1, 2]}\n', "notext.jsonl: no field holds text (fields found: a, b); give each"),
     ("null.jsonl", b'{"text": "a"}\n{"text": null}\n', "null.jsonl:2: this record has null in field 'text'"),
     ("number.csv", b"text,n\n1,2\n", None),  # CSV values are text: "1" is a valid text
     ("some.jsonl", b'{"text": "a"}\n{"other": "b"}\n', "some.jsonl:2: this record has no field 'text'"),
