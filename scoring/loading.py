@@ -374,7 +374,11 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        hint = "; if the file has one JSON object per line, name it .jsonl" if e.msg == "Extra data" else ""
+        hint = (
+            "; if the file has one JSON object per line, name it .jsonl"
+            if e.msg == "Extra data"
+            else "; fix it there (a JSON file is one list of records: [{...}, {...}])"
+        )
         raise InputError(f"is not valid JSON ({_json_problem(e)}){hint}", file=name, line=e.lineno) from None
     if not isinstance(value, list):
         hint = f" with keys {_listing(list(value))}" if isinstance(value, dict) else ""

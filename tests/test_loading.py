@@ -213,6 +213,14 @@ def test_broken_json_line_is_named(tmp_path):
     assert "fix or remove this line" in error.message
 
 
+def test_broken_json_file_is_named_with_its_line_and_what_to_do(tmp_path):
+    (tmp_path / "a.json").write_text('[{"text": "a"},\n {"text": "b}]\n', encoding="utf-8")
+    error = error_of(tmp_path / "a.json")
+    assert (error.file, error.line) == (str(tmp_path / "a.json"), 2)
+    assert error.message.startswith("is not valid JSON (Invalid control character at column 15)")  # the line end
+    assert error.message.endswith("; fix it there (a JSON file is one list of records: [{...}, {...}])")
+
+
 @pytest.mark.parametrize(
     ("line", "problem"),
     [
