@@ -99,11 +99,15 @@ def _dataset_input(role: str, samples: dict[str, str], paste: bool = False) -> L
     if loaded is not None:
         state.put(f"{role}.last_good", loaded)
         size = len(loaded.dataset)
-        st.caption(f"{size:,} {plural(size, 'record')} · text: {plain(loaded.dataset.text_origin)}")
+        origin = "pasted, one per blank-line-separated block" if choice == "Paste text" else loaded.dataset.text_origin
+        st.caption(f"{size:,} {plural(size, 'record')} · text: {plain(origin)}")
         return loaded
     loaded = state.get(f"{role}.last_good")  # nothing uploaded or pasted (yet, or any more)
     if loaded is not None:
-        st.caption(f"Nothing chosen here: still showing results for {plain(loaded.label)}.")
+        size = len(loaded.dataset)
+        st.caption(
+            f"Nothing chosen here: still showing results for {plain(loaded.label)} ({size:,} {plural(size, 'record')})."
+        )
     return loaded
 
 

@@ -524,8 +524,20 @@ def test_removing_an_uploaded_pool_says_which_results_are_still_shown(app):
     settle(app)
     next(u for u in app.get("file_uploader") if u.key == "lens.pool.upload").set_value(None)  # the ✕ on the file
     app.run()
-    assert "Nothing chosen here: still showing results for upload small.jsonl." in texts_of(app)
+    assert "Nothing chosen here: still showing results for upload small.jsonl (60 records)." in texts_of(app)
     assert len(results(app).frame) == len(SMALL_POOL)
+
+
+def test_pasted_targets_are_split_at_blank_lines_and_kept_when_the_box_is_emptied(app):
+    app.run()
+    app.sidebar.radio(key="lens.targets.source").set_value("Paste text").run()
+    app.sidebar.text_area(key="lens.targets.paste").input("def f():\n    return 1\n\n\n\nBonjour\n\nHola").run()
+    settle(app)
+    assert results(app).inputs.targets.dataset.texts == ["def f():\n    return 1", "Bonjour", "Hola"]
+    assert "3 records · text: pasted, one per blank-line-separated block" in texts_of(app)
+    app.sidebar.text_area(key="lens.targets.paste").input("  \n\n ").run()
+    assert "Nothing chosen here: still showing results for pasted text (3 records)." in texts_of(app)
+    assert len(results(app).inputs.targets.dataset) == 3
 
 
 @pytest.mark.parametrize("page", ["views/scores.py", "views/map.py", "views/side_by_side.py", "views/export.py"])
