@@ -209,7 +209,7 @@ def lasso_nearly_all_of(page: Page, chart, attempts: int = 3) -> int:
                 f"no 'N selected records' after the lasso; {drawn} selection(s) on the chart; the page shows:\n{shown}"
             )
         break
-    expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_be_visible()
+    expect(page.locator('[data-testid="stMain"] [data-testid="stDataFrame"]')).to_be_visible(timeout=60_000)
     return int(heading.text_content().split()[0].replace(",", ""))
 
 
