@@ -30,7 +30,6 @@ import argparse
 import datetime
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -39,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _machine import cpu_model, load_average  # benchmarks/, on sys.path as the script's folder
+from _machine import busy_seconds, children_cpu, cpu_model, load_average  # the script's folder is on sys.path
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTED = time.perf_counter()
@@ -98,34 +97,19 @@ def run_map(which: str, vectors: Path, n: int, out: Path, timeout: float) -> Run
     """Make a map of the first n vectors in a new process ('ours' or 'peer'); a Run, or why not."""
     script = LOAD + (OURS if which == "ours" else PEER) + SAVE
     command = [sys.executable, "-c", script, str(vectors), str(n), str(out)]
-    busy, children, own = _busy_seconds(), _children_cpu(), time.process_time()
+    busy, children, own = busy_seconds(), children_cpu(), time.process_time()
     started = time.perf_counter()
     try:
         done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return f"timed out after {timeout:.0f} s"
     wall = time.perf_counter() - started
-    mine = _children_cpu() - children + time.process_time() - own
-    others = max(0.0, _busy_seconds() - busy - mine) / wall
+    mine = children_cpu() - children + time.process_time() - own
+    others = max(0.0, busy_seconds() - busy - mine) / wall
     if done.returncode != 0:
         return f"failed ({done.returncode}): {done.stderr.strip()[-600:]}"
     values = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
     return Run(wall, float(values["seconds_inside"]), int(values["peak_rss"]), np.load(out), others)
-
-
-def _busy_seconds() -> float:
-    """CPU seconds all processes have spent busy since boot (from /proc/stat; 0 where unavailable)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return 0.0
-    values = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def write_clusters(path: Path, n: int, d: int, clusters: int = 20, rank: int = 8, seed: int = 0) -> None:

@@ -28,7 +28,6 @@ import argparse
 import datetime
 import os
 import platform
-import resource
 import shutil
 import struct
 import subprocess
@@ -40,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from _machine import busy_seconds, children_cpu, cpu_model, load_average  # the script's folder is on sys.path
 
 from scoring.compare import spearman
 from scoring.compression import sizer
@@ -71,24 +71,9 @@ class Timing:
 # --- measuring ----------------------------------------------------------------------------------------------
 
 
-def _busy_seconds() -> float:
-    """CPU seconds all processes have spent busy since boot (from /proc/stat; 0 where unavailable)."""
-    try:
-        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    except OSError:
-        return 0.0
-    values = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_timed(commands: list[list[str]], cwd: Path = ROOT) -> Timing:
     """Run the commands at the same time as child processes; wall clock from the first start to the last end."""
-    busy, children, own = _busy_seconds(), _children_cpu(), time.process_time()
+    busy, children, own = busy_seconds(), children_cpu(), time.process_time()
     start = time.perf_counter()
     processes = [subprocess.Popen(c, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for c in commands]
     outputs = [p.communicate() for p in processes]
@@ -96,8 +81,8 @@ def run_timed(commands: list[list[str]], cwd: Path = ROOT) -> Timing:
     for command, process, (_, err) in zip(commands, processes, outputs, strict=True):
         if process.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{err.decode()[-2000:]}")
-    cpu = _children_cpu() - children
-    others = max(0.0, _busy_seconds() - busy - cpu - (time.process_time() - own)) / wall
+    cpu = children_cpu() - children
+    others = max(0.0, busy_seconds() - busy - cpu - (time.process_time() - own)) / wall
     return Timing(wall, cpu, others, "".join(out.decode() for out, _ in outputs))
 
 
@@ -105,9 +90,9 @@ def wait_until_quiet(max_seconds: float) -> float:
     """Wait (up to max_seconds) until other processes use under QUIET_OTHERS cores; returns what was seen."""
     deadline = time.monotonic() + max_seconds
     while True:
-        busy, own = _busy_seconds(), time.process_time()
+        busy, own = busy_seconds(), time.process_time()
         time.sleep(1.0)
-        others = max(0.0, _busy_seconds() - busy - (time.process_time() - own))
+        others = max(0.0, busy_seconds() - busy - (time.process_time() - own))
         if others <= QUIET_OTHERS or time.monotonic() >= deadline:
             return others
 
@@ -116,21 +101,12 @@ def wait_until_quiet(max_seconds: float) -> float:
 
 
 def machine_info() -> list[str]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     return [
         f"date        {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
-        f"cores       {default_workers()} usable ({os.cpu_count()} online), CPU model: {model}",
+        f"cores       {default_workers()} usable ({os.cpu_count()} online), CPU model: {cpu_model()}",
         f"python      {platform.python_version()} ({sys.executable})",
         f"zlib        {zlib.ZLIB_RUNTIME_VERSION} (Python's zlib module; the bound links the system -lz)",
-        f"load avg    {load} (1, 5, 15 min) at start",
+        f"load avg    {load_average()} (1, 5, 15 min) at start",
     ]
 
 
