@@ -20,9 +20,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scoring.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 Record = dict[str, Any]
 
@@ -46,7 +49,8 @@ class Dataset:
     """Records of one file and the text of each: `texts[i]` belongs to `records[i]`.
 
     `columns` are the original field names in first-seen order; `lines[i]` is the 1-based line where
-    record i starts (None where the format has no lines, as in Parquet).
+    record i starts (None where the format has no lines, as in Parquet). `arrow` is a Parquet file's own
+    table (None for other formats), so that results keep its columns' types exactly.
     """
 
     name: str
@@ -55,6 +59,7 @@ class Dataset:
     columns: list[str]
     lines: list[int | None]
     text_origin: str
+    arrow: pa.Table | None = None
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -106,6 +111,8 @@ class Records:
     records: list[Record]
     columns: list[str]
     lines: list[int | None]
+    arrow: pa.Table | None = None
+    """A Parquet file's own table (None for other formats)."""
 
 
 def parse_records(data: bytes, *, name: str) -> Records:
@@ -115,11 +122,15 @@ def parse_records(data: bytes, *, name: str) -> Records:
         data = _gunzip(data, name)
     if not data:
         raise InputError("is empty; it needs at least one record", file=name)
-    records, lines = _READERS[fmt](data, name)
+    arrow = _read_parquet(data, name) if fmt == "parquet" else None
+    if arrow is not None:
+        records, lines = _parquet_records(arrow, name), [None] * arrow.num_rows
+    else:
+        records, lines = _READERS[fmt](data, name)
     if not records:
         raise InputError("holds no records; it needs at least one", file=name)
     columns = list(dict.fromkeys(key for record in records for key in record))
-    return Records(name, records, columns, lines)
+    return Records(name, records, columns, lines, arrow)
 
 
 def with_texts(raw: Records, text_field: str | None = None) -> Dataset:
@@ -132,7 +143,7 @@ def with_texts(raw: Records, text_field: str | None = None) -> Dataset:
         except _BadText as e:
             line = raw.lines[index]
             raise InputError(f"{_record_label(index, line)}{e}", file=raw.name, line=line) from None
-    return Dataset(raw.name, raw.records, texts, raw.columns, raw.lines, rule.description)
+    return Dataset(raw.name, raw.records, texts, raw.columns, raw.lines, rule.description, raw.arrow)
 
 
 def format_of(name: str) -> tuple[str, bool]:
@@ -498,16 +509,43 @@ def _read_delimited(text: str, name: str, delimiter: str, quoting: int) -> tuple
     return records, lines
 
 
-def _read_parquet(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+def _read_parquet(data: bytes, name: str) -> pa.Table:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(io.BytesIO(data))
+    try:  # in this thread: pq.read_table's threads could outlive the call and abort the exit (status 134)
+        return pq.ParquetFile(io.BytesIO(data)).read(use_threads=False)
     except (pa.ArrowException, OSError, ValueError) as e:
-        raise InputError(f"is not a readable Parquet file ({e}); re-export it", file=name) from None
-    records = table.to_pylist()
-    return records, [None] * len(records)
+        problem = " ".join(str(e).split())  # Arrow's messages can span lines
+        problem = problem if len(problem) <= 300 else problem[:297] + "..."
+        raise InputError(f"is not a readable Parquet file ({problem}); re-export it", file=name) from None
+
+
+def _parquet_records(table: pa.Table, name: str) -> list[Record]:
+    """The rows as dicts, or InputError naming a repeated column, or the record and field of a value Python
+    cannot hold (a string that is not UTF-8, a date past year 9999)."""
+    repeated = sorted({column for column in table.column_names if table.column_names.count(column) > 1})
+    if repeated:
+        raise InputError(f"repeats the column(s) {_listing(repeated)}; rename them", file=name)
+    try:
+        return table.to_pylist()
+    except (UnicodeDecodeError, OverflowError, ValueError) as e:
+        problem = e
+    field = next(f for f in table.column_names if _fails(table.column(f).to_pylist))
+    row = next(r for r in range(table.num_rows) if _fails(table.column(field)[r].as_py))
+    what = "a string that is not valid UTF-8" if isinstance(problem, UnicodeDecodeError) else f"a value ({problem})"
+    raise InputError(
+        f"record {row} (0-based) has {what} in field {field!r}; fix it and re-export the file", file=name
+    ) from None
+
+
+def _fails(convert: Callable[[], Any]) -> bool:
+    """Whether converting Arrow values to Python objects fails."""
+    try:
+        convert()
+    except (UnicodeDecodeError, OverflowError, ValueError):
+        return True
+    return False
 
 
 def _read_txt(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
@@ -541,6 +579,5 @@ _READERS: dict[str, Callable[[bytes, str], tuple[list[Record], list[int | None]]
     "json": _read_json,
     "csv": _read_csv,
     "tsv": _read_tsv,
-    "parquet": _read_parquet,
     "txt": _read_txt,
 }

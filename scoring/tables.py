@@ -47,8 +47,9 @@ def method_columns(
 def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> pa.Table:
     """pool_index, text, the original columns (renamed `original_<name>` if a name is taken), `columns`.
 
-    An original column that Parquet cannot hold as given (mixed types, integers beyond 64 bits, objects with
-    differing keys, empty objects) is stored as JSON text and listed in the metadata's `json_columns`;
+    A Parquet input's columns keep their Arrow types. An original column of another format that Parquet cannot
+    hold as given (mixed types, integers beyond 64 bits, objects with differing keys, empty objects) is stored
+    as JSON text and listed in the metadata's `json_columns`;
     `original_records` and the exports give back the original values. A field some records lack is null there,
     and the metadata's `absent_fields` marks those rows (see `absent_bits`), so that JSONL exports leave it out.
     """
@@ -70,7 +71,9 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
     as_json: list[str] = []
     absent: dict[str, str] = {}
     for name, output in names.items():
-        if output != "text":
+        if output != "text" and pool.arrow is not None:
+            arrays[output] = pool.arrow.column(name)  # as the Parquet file has it: types and values unchanged
+        elif output != "text":
             arrays[output], is_json = _column(pool.records, name)
             as_json += [output] if is_json else []
             lacking = np.fromiter((name not in record for record in pool.records), bool, len(pool))
@@ -306,8 +309,11 @@ def csv_bytes(table: pa.Table) -> bytes:
 
 def rows_of(table: pa.Table) -> list[dict[str, Any]]:
     """The rows as dicts, as JSONL and CSV exports write them: columns kept as JSON text (metadata
-    `json_columns`) decoded, e.g. `'{"a": 1}'` -> `{"a": 1}`."""
-    rows = table.to_pylist()
+    `json_columns`) decoded, e.g. `'{"a": 1}'` -> `{"a": 1}`; Arrow maps as objects unless a key repeats."""
+    try:
+        rows = table.to_pylist(maps_as_pydicts="strict")
+    except KeyError:  # a map with a repeated key: keep its [key, value] pairs
+        rows = table.to_pylist()
     for name in metadata_of(table).get("json_columns", []):
         for row in rows:
             if row[name] is not None:

@@ -131,6 +131,33 @@ def test_binary_values_are_exported_as_base64(tmp_path):
     ).to_pylist() == [b"\x00\x01hi", None]
 
 
+def test_a_parquet_pools_columns_keep_their_types_in_results_and_exports(tmp_path):
+    columns = {
+        "text": pa.array(["a", "b"]),
+        "created": pa.array([1577880000123456789, None], pa.timestamp("ns")),  # pandas' and Spark's default
+        "tags": pa.array([[("k", 1)], [("a", 2), ("b", 3)]], pa.map_(pa.string(), pa.int64())),
+        "big": pa.array([2**64 - 1, 1], pa.uint64()),
+        "small": pa.array([-3, 4], pa.int8()),
+        "ratio": pa.array([0.5, 1.25], pa.float32()),
+        "label": pa.array(["x", "x"]).dictionary_encode(),
+    }
+    pq.write_table(pa.table(columns), tmp_path / "pool.parquet")
+    pool = parse_dataset((tmp_path / "pool.parquet").read_bytes(), name="pool.parquet")
+    table = results_table(pool, method_columns("zipfit", np.zeros(2), np.arange(2), np.zeros(2, dtype=int), 2), {})
+    pq.write_table(table, tmp_path / "results.parquet")
+    stored = pq.read_table(tmp_path / "results.parquet")
+    both = np.ones(2, dtype=bool)
+    exported = pq.read_table(io.BytesIO(records_bytes(stored, both, "parquet")))
+    for name, column in columns.items():
+        if name != "text":
+            assert stored.schema.field(name).type == column.type, name
+            assert exported.column(name).combine_chunks().equals(column), name
+    lines = [json.loads(line) for line in records_bytes(stored, both, "jsonl").splitlines()]
+    assert [row["created"] for row in lines] == ["2020-01-01T12:00:00.123456789", None]  # nanoseconds kept
+    assert [row["tags"] for row in lines] == [{"k": 1}, {"a": 2, "b": 3}]  # a map is a JSON object
+    assert [row["big"] for row in lines] == [2**64 - 1, 1]
+
+
 def test_jsonl_exports_leave_out_the_fields_a_record_lacks_and_keep_its_nulls(tmp_path):
     records = [
         {"text": f"t{i}"}

@@ -6,6 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -300,6 +301,37 @@ def test_damaged_parquet(tmp_path):
     pq.write_table(pa.table({"text": ["a"] * 100}), path)
     path.write_bytes(path.read_bytes()[:-30])
     assert "is not a readable Parquet file" in str(error_of(path))
+
+
+def test_parquet_with_a_repeated_column_or_damaged_gets_a_one_line_error(tmp_path):
+    path = tmp_path / "a.parquet"
+    table = pa.Table.from_arrays([pa.array(["a"]), pa.array(["A"]), pa.array([1])], names=["text", "dup", "dup"])
+    pq.write_table(table, path)
+    assert "repeats the column(s) dup; rename them" in str(error_of(path))
+    path.write_bytes(path.read_bytes()[:-30])  # damaged: Arrow's message spans several lines
+    message = str(error_of(path))
+    assert "is not a readable Parquet file" in message
+    assert "\n" not in message
+
+
+def test_parquet_string_that_is_not_utf8_names_the_record_and_field(tmp_path):
+    parts = [b"good", b"bad \xff text", b"ok"]
+    offsets = np.cumsum([0] + [len(part) for part in parts]).astype(np.int32)
+    raw = pa.Array.from_buffers(pa.string(), 3, [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(parts))])
+    for columns, field in [({"text": raw}, "text"), ({"text": ["a", "b", "c"], "note": raw}, "note")]:
+        pq.write_table(pa.table(columns), tmp_path / "a.parquet")
+        message = str(error_of(tmp_path / "a.parquet"))
+        assert f"record 1 (0-based) has a string that is not valid UTF-8 in field {field!r}" in message
+
+
+def test_parquet_date_python_cannot_hold_names_the_record_and_field(tmp_path):
+    year_10000 = 253402300800000  # ms since 1970: datetime stops at 9999
+    pq.write_table(
+        pa.table({"text": ["a", "b"], "when": pa.array([0, year_10000], pa.timestamp("ms"))}), tmp_path / "a.parquet"
+    )
+    message = str(error_of(tmp_path / "a.parquet"))
+    assert "record 1 (0-based) has a value (" in message
+    assert "in field 'when'" in message
 
 
 def test_parquet_null_text_names_the_record(tmp_path):
