@@ -7,6 +7,7 @@ stderr; no output file is written or touched unless the whole run succeeds.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -201,6 +202,12 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (`kill`, `timeout`, a stopped container), raised like Ctrl-C so finished work is saved."""
 
 
+DISK_FULL_ADVICE = (
+    "free some space or write elsewhere (--out, --cache-dir), then run the same command again; "
+    "finished work stays in the cache"
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 internal error, 2 user error, 130 interrupted by
     Ctrl-C, 143 by SIGTERM)."""
@@ -220,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as e:
+        if _disk_full(e):
+            print(f"error: {_where_written(args)}: the disk is full ({e}); {DISK_FULL_ADVICE}", file=sys.stderr)
+            return 2
         if os.environ.get(DEBUG_ENV):
             raise
         print(
@@ -232,6 +242,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:  # None also when a handler was set outside Python
             signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _disk_full(error: Exception) -> bool:
+    """Whether `error` is a full disk or quota (Arrow's OSError carries the errno only in its message)."""
+    codes = (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, OSError) and (
+        error.errno in codes or any(f"[Errno {code}]" in str(error) for code in codes)
+    )
+
+
+def _where_written(args: argparse.Namespace) -> str:
+    """The places a command writes to, e.g. "--out chosen.jsonl or the cache /home/me/.cache/scoring"."""
+    places = [f"--out {args.out}"] if getattr(args, "out", None) else []
+    if hasattr(args, "no_cache") and not args.no_cache:
+        places.append(f"the cache {args.cache_dir or default_cache_dir()}")
+    return " or ".join(places) or "writing"
 
 
 def _terminate(signum: int, frame: Any) -> NoReturn:

@@ -219,6 +219,22 @@ def test_read_only_output_or_cache_folder_is_refused_before_work(files, tmp_path
     assert not (files["dir"] / "out.parquet").exists()  # refused before any work
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root (CI runs as root)")
+def test_a_full_disk_is_a_one_line_error_that_says_what_to_do(files, tmp_path):
+    full = tmp_path / "full"
+    full.mkdir()
+    assert main(score_args(files, "--k", "4", "--no-cache")) == 0
+    scores = files["dir"] / "out.parquet"
+    score = score_args(files, "--no-cache")  # its Parquet results: Arrow's error names no file
+    score[score.index("--out") + 1] = str(full / "out.parquet")
+    select = ["select", "--scores", str(scores), "--method", "zipfit", "--out", str(full / "chosen.jsonl")]
+    script = 'mount -t tmpfs -o size=64k tmpfs "$0" && (cat /dev/zero > "$0/filler") 2>/dev/null; exec "$@"'
+    for args in (score, select):
+        command = ["unshare", "-m", "sh", "-c", script, str(full), sys.executable, "-m", "scoring", *args]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        assert_one_line_error(result, f"--out {full}", ": the disk is full", "free some space or write elsewhere")
+
+
 def test_cache_folder_that_is_a_file_is_refused(files, tmp_path):
     (tmp_path / "a-file").write_text("x")
     result = run_cli(score_args(files, "--cache-dir", str(tmp_path / "a-file")))
