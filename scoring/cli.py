@@ -502,7 +502,10 @@ def _ranks(table: Any, method: str, name: str) -> np.ndarray:
     column = f"{method}_rank"
     if column not in table.column_names:
         raise InputError(f"has no {column} column; score it with --method {method} (or all) first", file=name)
-    return table.column(column).to_numpy()
+    ranks = table.column(column).to_numpy(zero_copy_only=False)  # a null makes floats, text makes objects
+    if not np.issubdtype(ranks.dtype, np.integer):
+        raise InputError(f"its {column} column is not the whole numbers `score` writes; rerun `score`", file=name)
+    return ranks
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -212,9 +212,14 @@ def read_results(path: str | Path) -> pa.Table:
     if not path.is_file():
         raise InputError("no such file; give the Parquet file written by `score --out`", file=path)
     try:
-        return pq.read_table(path)
+        table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError) as e:
         raise InputError(f"is not a readable Parquet file ({e}); rerun `score` to write it again", file=path) from None
+    try:
+        metadata_of(table)
+    except ValueError as e:
+        raise InputError(f"has metadata that `score` did not write ({e}); rerun `score`", file=path) from None
+    return table
 
 
 def original_records(table: pa.Table) -> pa.Table:

@@ -119,6 +119,22 @@ def test_csv_export_neutralises_formulas(files):
     assert "'=HYPERLINK" in out.read_text()
 
 
+def test_select_refuses_a_scores_file_with_other_ranks_or_metadata(files):
+    assert main(score_args(files, "--k", "2")) == 0
+    table = pq.read_table(files["dir"] / "out.parquet")
+    at = table.column_names.index("zipfit_rank")
+    tampered = {
+        "text-ranks.parquet": table.set_column(at, "zipfit_rank", pa.array(["x"] * table.num_rows)),
+        "null-ranks.parquet": table.set_column(at, "zipfit_rank", pa.array([None] * table.num_rows, pa.int64())),
+        "bad-metadata.parquet": table.replace_schema_metadata({b"scoring": b"{not json"}),
+    }
+    for name, changed in tampered.items():
+        pq.write_table(changed, files["dir"] / name)
+        result = run_cli(["select", "--scores", str(files["dir"] / name), "--method", "zipfit", "--out", "x.jsonl"])
+        expected = "has metadata that `score` did not write" if "metadata" in name else "its zipfit_rank column is not"
+        assert_one_line_error(result, f"{name}: {expected}", "rerun `score`")
+
+
 def test_select_needs_k_when_scored_without(files, capsys):
     main(score_args(files))
     out = files["dir"] / "x.jsonl"
