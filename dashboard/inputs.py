@@ -12,7 +12,7 @@ from dashboard.text import in_ui_terms, plain, plural
 from scoring import tasks
 from scoring.errors import InputError, OptionError
 from scoring.hashing import file_digest, list_digest, params_digest, text_keys
-from scoring.loading import FORMATS, Dataset, Records, parse_records, string_fields, with_texts
+from scoring.loading import FORMATS, Dataset, Records, choose_text_rule, parse_records, string_fields, with_texts
 from scoring.models import MODELS
 from scoring.pipeline import RdsParams, ZipfitParams, model_spec
 
@@ -128,6 +128,8 @@ def _uploaded(role: str) -> Loaded | None:
     raw = _unwrap(_records(digest, upload.name, data))
     fields = [AUTO, *string_fields(raw.records), *_chat_fields(raw)]
     if fields == [AUTO]:  # nothing to choose in the picker below: say so, not "choose one in the Text field box"
+        if _has_text_layout(raw):  # e.g. `text` holding bytes or lists: loading says what it holds instead
+            return _load(data, upload.name, None, f"upload {upload.name}", digest)
         found = ", ".join(raw.columns[:10]) + (", …" if len(raw.columns) > 10 else "")
         raise InputError(
             f"no field holds text (fields found: {found}); give each record its text as a string", file=upload.name
@@ -139,6 +141,15 @@ def _uploaded(role: str) -> Loaded | None:
         help="Where each record's text is; detected by default.",
     )
     return _load(data, upload.name, None if field == AUTO else field, f"upload {upload.name}", digest)
+
+
+def _has_text_layout(raw: Records) -> bool:
+    """Whether the records have the fields of a layout the loader detects (`text`, `messages`, ...)."""
+    try:
+        choose_text_rule(raw.columns, None, name=raw.name)
+    except InputError:
+        return False
+    return True
 
 
 def _upload_digest(role: str, file_id: str, data: bytes) -> str:

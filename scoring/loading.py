@@ -41,6 +41,9 @@ FORMATS = {
 }
 """File suffix -> format. Any of them may also be gzip-compressed (`pool.jsonl.gz`)."""
 
+PARQUET_MAGIC = b"PAR1"
+"""The first (and last) bytes of every Parquet file."""
+
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 
 
@@ -324,6 +327,8 @@ def _decode(data: bytes, name: str) -> str:
     """UTF-8 text (a leading BOM dropped), or an InputError for binary, UTF-16 or other encodings."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("is UTF-16 text; re-save it as UTF-8", file=name)
+    if data.startswith(PARQUET_MAGIC):
+        raise InputError("is a Parquet file; name it .parquet", file=name)
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
@@ -516,6 +521,8 @@ def _read_parquet(data: bytes, name: str) -> pa.Table:
     try:  # in this thread: pq.read_table's threads could outlive the call and abort the exit (status 134)
         return pq.ParquetFile(io.BytesIO(data)).read(use_threads=False)
     except (pa.ArrowException, OSError, ValueError) as e:
+        if not data.startswith(PARQUET_MAGIC) and data.lstrip()[:1] in (b"{", b"["):
+            raise InputError("is JSON, not Parquet; name it .jsonl (one record a line) or .json", file=name) from None
         problem = " ".join(str(e).split())  # Arrow's messages can span lines
         problem = problem if len(problem) <= 300 else problem[:297] + "..."
         raise InputError(f"is not a readable Parquet file ({problem}); re-export it", file=name) from None

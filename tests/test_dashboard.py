@@ -406,6 +406,10 @@ BAD_UPLOADS = [
     ("number.csv", b"text,n\n1,2\n", None),  # CSV values are text: "1" is a valid text
     ("some.jsonl", b'{"text": "a"}\n{"other": "b"}\n', "some.jsonl:2: this record has no field 'text'"),
     ("damaged.parquet", parquet_bytes([{"text": "a"}] * 50)[:-40], "damaged.parquet: is not a readable Parquet"),
+    ("bytes.parquet", parquet_bytes([{"text": b"ab"}]), "bytes.parquet: record 0 (0-based) has bytes in field 'text'"),
+    ("list.jsonl", b'{"text": ["a", "b"]}\n', "list.jsonl:1: this record has a list in field 'text', not text"),
+    ("parquet.jsonl", parquet_bytes([{"text": "a"}]), "parquet.jsonl: is a Parquet file; name it .parquet"),
+    ("jsonl.parquet", b'{"text": "a"}\n', "jsonl.parquet: is JSON, not Parquet; name it .jsonl"),
 ]
 """(An unknown suffix never reaches the app: the uploader accepts only the formats the loader reads.)"""
 

@@ -387,3 +387,11 @@ def test_json_and_jsonl_swapped_get_a_hint_to_rename(tmp_path):
         error = error_of(tmp_path / name)
         assert error.line == 1
         assert error.message.endswith("; if the file is one JSON array [...], name it .json"), error.message
+
+
+def test_parquet_and_json_swapped_get_a_hint_to_rename(tmp_path):
+    pq.write_table(pa.table({"text": ["a"]}), tmp_path / "rows.jsonl")
+    assert error_of(tmp_path / "rows.jsonl").message == "is a Parquet file; name it .parquet"
+    for text in ('{"text": "a"}\n', '[{"text": "a"}]'):
+        (tmp_path / "rows.parquet").write_text(text, encoding="utf-8")
+        assert error_of(tmp_path / "rows.parquet").message.startswith("is JSON, not Parquet; name it .jsonl")
