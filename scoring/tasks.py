@@ -12,7 +12,8 @@ from scoring.loading import Dataset
 def task_ids(targets: Dataset, field: str) -> list[str]:
     """The task name of each target (N,), from a string or number in `field`, or InputError naming the record.
 
-    Example: targets with `{"task": "a"}, {"task": 7}` -> `["a", "7"]`; a record without `task` is refused.
+    Example: targets with `{"task": "a"}, {"task": 7}, {"task": 7.0}` -> `["a", "7", "7"]` (Parquet often stores
+    whole numbers as floats); a record without `task`, or with `true` or `2.5` there, is refused.
     """
     if field not in targets.columns:
         raise InputError(
@@ -24,10 +25,13 @@ def task_ids(targets: Dataset, field: str) -> list[str]:
         if not _is_name(value):
             line = targets.lines[index]
             where = "this record" if line is not None else f"record {index} (0-based)"
+            holds = "no value" if field not in record else _kind(value)
             raise InputError(
-                f"{where} has no task name (text or number) in field {field!r}", file=targets.name, line=line
+                f"{where} has {holds} in field {field!r}, not a task name (text or a whole number)",
+                file=targets.name,
+                line=line,
             )
-        names.append(str(value))
+        names.append(_name(value))
     return names
 
 
@@ -44,7 +48,7 @@ def task_fields(targets: Dataset) -> list[str]:
         present = [value for record in targets.records if not _blank(value := record.get(column))]
         if not present or not all(_is_name(value) for value in present):
             continue
-        counts = Counter(present)
+        counts = Counter(map(_name, present))
         shared = sum(count for count in counts.values() if count > 1)
         if len(counts) > 1 and shared >= len(present) / 2:
             found.append(column)
@@ -56,7 +60,21 @@ def _blank(value: Any) -> bool:
 
 
 def _is_name(value: Any) -> bool:
-    """A task name: text that is not blank (an empty CSV cell is no name), or a whole number."""
+    """A task name: text that is not blank (an empty CSV cell is no name), or a whole number (7 or 7.0)."""
     if isinstance(value, str):
         return bool(value.strip())
+    if isinstance(value, float):
+        return value.is_integer()
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _name(value: str | int | float) -> str:
+    """The task name of a value `_is_name` accepts: 7.0 -> "7", as 7 and "7" are."""
+    return str(int(value)) if isinstance(value, float) else str(value)
+
+
+def _kind(value: Any) -> str:
+    """What a value that is not a task name is, for messages: "null", "a boolean", "2.5", "a list"."""
+    if value is None or isinstance(value, bool | list | dict):
+        return {type(None): "null", bool: "a boolean", list: "a list", dict: "an object"}[type(value)]
+    return repr(value) if isinstance(value, float | str) else type(value).__name__

@@ -165,7 +165,8 @@ def test_unknown_selection_is_a_usage_error(fake, files, capsys):
 def test_task_field_needs_a_name_in_every_target(fake, files, write_jsonl, capsys):
     write_jsonl("targets.jsonl", [{"text": "a", "task": "x"}, {"text": "b", "task": None}])
     assert score(files, "rds", "--task-field", "task") == 2
-    assert "targets.jsonl:2: this record has no task name (text or number) in field 'task'" in capsys.readouterr().err
+    expected = "targets.jsonl:2: this record has null in field 'task', not a task name (text or a whole number)"
+    assert expected in capsys.readouterr().err
 
 
 def test_a_missing_task_field_is_refused_before_zipfit_runs(fake, files, tmp_path, capsys):

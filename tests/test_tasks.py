@@ -37,7 +37,7 @@ def test_a_nearly_unique_field_does_not_group_targets_into_tasks():
 def test_a_blank_task_cell_of_a_csv_is_no_task_name():
     dataset = parse_dataset(b"text,task\na,x\nb,x\nc,\nd,y\ne,y\n", name="targets.csv")
     assert task_fields(dataset) == ["task"]
-    with pytest.raises(InputError, match=r"^targets.csv:4: this record has no task name"):
+    with pytest.raises(InputError, match=r"^targets.csv:4: this record has '' in field 'task', not a task name"):
         task_ids(dataset, "task")
 
 
@@ -48,9 +48,22 @@ def test_a_field_some_targets_lack_is_offered_and_task_ids_name_the_record():
     assert task_fields(dataset) == ["task"]
     with pytest.raises(InputError) as error:
         task_ids(dataset, "task")
-    assert str(error.value) == "targets.jsonl:3: this record has no task name (text or number) in field 'task'"
+    assert str(error.value) == (
+        "targets.jsonl:3: this record has no value in field 'task', not a task name (text or a whole number)"
+    )
 
 
 def test_task_ids_are_text_whatever_the_kind_of_name():
-    dataset = targets([{"text": "a", "task": "x"}, {"text": "b", "task": 7}])
-    assert task_ids(dataset, "task") == ["x", "7"]
+    dataset = targets([{"text": "a", "task": "x"}, {"text": "b", "task": 7}, {"text": "c", "task": 7.0}])
+    assert task_ids(dataset, "task") == ["x", "7", "7"]  # Parquet often stores whole numbers as floats
+    assert task_fields(dataset) == ["task"]
+
+
+@pytest.mark.parametrize(("value", "holds"), [(True, "a boolean"), (2.5, "2.5"), ([1], "a list"), (None, "null")])
+def test_a_value_that_is_no_task_name_is_named_in_the_error(value, holds):
+    dataset = targets([{"text": "a", "task": "x"}, {"text": "b", "task": value}])
+    with pytest.raises(InputError) as error:
+        task_ids(dataset, "task")
+    assert str(error.value) == (
+        f"targets.jsonl:2: this record has {holds} in field 'task', not a task name (text or a whole number)"
+    )
