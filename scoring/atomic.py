@@ -36,11 +36,16 @@ def write_bytes_atomic(final: str | Path, data: bytes) -> None:
 
 
 def _mode_for(final: Path) -> int:
-    """The permission bits `final` gets: those of the file it replaces, else 0o666 minus the umask."""
+    """The permission bits `final` gets: those of the file it replaces, else `new_file_mode()`."""
     try:
         return final.stat().st_mode & 0o777
     except OSError:
-        return 0o666 & ~_umask()
+        return new_file_mode()
+
+
+def new_file_mode() -> int:
+    """The permission bits open() gives a new file: 0o666 minus the umask (mkstemp gives 0o600), e.g. 0o644."""
+    return 0o666 & ~_umask()
 
 
 def _umask() -> int:

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from scoring.atomic import write_bytes_atomic
+from scoring.atomic import new_file_mode, write_bytes_atomic
 from scoring.errors import OptionError
 from scoring.hashing import KEY_DTYPE, params_digest
 from scoring.spill import file_sha256, release
@@ -356,6 +356,7 @@ def _write_shard(folder: Path, records: np.ndarray) -> tuple[str, Path]:
     fd, name = tempfile.mkstemp(prefix=".shard-", suffix=".tmp", dir=folder)
     tmp = Path(name)
     try:
+        os.fchmod(fd, new_file_mode())  # as other files get, so a cache folder can be shared as the umask allows
         with os.fdopen(fd, "wb") as f:
             writer = _HashingWriter(f)
             np.save(writer, records, allow_pickle=False)

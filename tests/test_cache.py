@@ -162,6 +162,17 @@ def test_atomic_files_get_the_mode_open_would_give_or_keep_the_replaced_files(tm
     assert kept.stat().st_mode & 0o777 == 0o604
 
 
+def test_cache_files_get_the_mode_open_would_give_so_a_group_can_share_the_cache(tmp_path):
+    old_umask = os.umask(0o002)  # a shared group folder's usual umask
+    try:
+        Cache(tmp_path).table("lengths", {"v": 1}, np.int64).put(text_keys(TEXTS[:2]), np.array([5, 4]))
+    finally:
+        os.umask(old_umask)
+    files = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert any(path.suffix == ".npy" for path in files)
+    assert {path.stat().st_mode & 0o777 for path in files} == {0o664}
+
+
 def test_disabled_cache_reads_and_writes_nothing(tmp_path):
     table = Cache(None).table("lengths", {}, np.int64)
     table.put(text_keys(["a"]), np.array([1]))
