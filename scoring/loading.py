@@ -271,10 +271,19 @@ def _text_value(record: Record, field: str) -> str:
 
 def _turn(message: dict[str, Any], field: str, index: int) -> tuple[str, str]:
     """One chat message as (role, content): `{role, content}` or ShareGPT `{from, value}`."""
-    if "role" in message and isinstance(message.get("content"), str) and isinstance(message["role"], str):
-        return message["role"], message["content"]
-    if "from" in message and isinstance(message.get("value"), str) and isinstance(message["from"], str):
-        return SHAREGPT_ROLES.get(message["from"], message["from"]), message["value"]
+    layouts = [(role, text) for role, text in (("role", "content"), ("from", "value")) if {role, text} & message.keys()]
+    for role, text in layouts:
+        if isinstance(message.get(role), str) and isinstance(message.get(text), str):
+            name = message[role]
+            return (SHAREGPT_ROLES.get(name, name) if role == "from" else name), message[text]
+    if layouts:  # e.g. {"role": "user", "content": null}: say which key holds what
+        role, text = layouts[0]
+        bad = role if not isinstance(message.get(role), str) else text
+        holds = _kind(message[bad]) if bad in message else "missing"
+        raise _BadText(
+            f"has a message (number {index}) in {field!r} whose {bad!r} is {holds}, not text (its keys: "
+            f"{_listing(list(message))}); make it a string or remove the record"
+        )
     raise _BadText(
         f"has a message (number {index}) in {field!r} without string 'role' and 'content' (or ShareGPT "
         f"'from' and 'value'); its keys: {_listing(list(message))}"

@@ -279,9 +279,18 @@ def test_field_only_in_some_records(write_jsonl):
     assert "has no field 'text' (other records have it)" in error.message
 
 
-def test_malformed_chat_message(write_jsonl):
-    error = error_of(write_jsonl("a.jsonl", [{"messages": [{"role": "user", "text": "hi"}]}]))
-    assert "without string 'role' and 'content'" in error.message
+@pytest.mark.parametrize(
+    ("message", "problem"),
+    [
+        ({"role": "user", "text": "hi"}, "whose 'content' is missing, not text (its keys: role, text)"),
+        ({"role": "user", "content": None}, "whose 'content' is null, not text"),
+        ({"from": "human", "value": 3}, "whose 'value' is a number, not text"),
+        ({"speaker": "me", "words": "hi"}, "without string 'role' and 'content' (or ShareGPT 'from' and 'value')"),
+    ],
+)
+def test_malformed_chat_message_says_what_it_holds(write_jsonl, message, problem):
+    error = error_of(write_jsonl("a.jsonl", [{"messages": [message]}]))
+    assert f"has a message (number 0) in 'messages' {problem}" in error.message
 
 
 def test_csv_row_with_wrong_field_count(tmp_path):
