@@ -9,9 +9,13 @@ MISSING = "(missing)"
 """How a value that is null or absent reads on the pages."""
 
 
+BIDI_CONTROLS = {code: f"⟪U+{code:04X}⟫" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+"""Characters that reorder the text after them (`"\u202eevil"` shows as "live"): shown by name, not obeyed."""
+
+
 def shorten(text: str, limit: int = 160) -> str:
-    """One line of at most `limit` characters: `shorten("a\\nb", 10)` -> `"a⏎b"`."""
-    flat = text.replace("\r\n", "\n").replace("\n", "⏎").replace("\t", " ")
+    """One line of at most `limit` characters, bidi controls named: `shorten("a\\nb", 10)` -> `"a⏎b"`."""
+    flat = text.replace("\r\n", "\n").replace("\n", "⏎").replace("\t", " ").translate(BIDI_CONTROLS)
     return flat if len(flat) <= limit else flat[: limit - 1] + ELLIPSIS
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard import charts
+from dashboard.text import shorten
 from scoring.compare import BOTH, NEITHER, RDS_ONLY, ZIPFIT_ONLY, agreement
 
 
@@ -39,6 +40,12 @@ def test_hover_text_is_escaped():
     assert all("<script>" not in t and "<b>" not in t for t in texts)
     assert "&lt;script&gt;" in texts[0]
     assert "&lt;b&gt;target&lt;/b&gt;" in texts
+
+
+def test_bidi_controls_in_shortened_text_are_named_not_obeyed():
+    assert shorten("pay \u202eevil\u202c now") == "pay ⟪U+202E⟫evil⟪U+202C⟫ now"  # would read "pay live now"
+    assert shorten("\u2067x\u2069") == "⟪U+2067⟫x⟪U+2069⟫"
+    assert shorten("שלום, עולם") == "שלום, עולם"  # right-to-left text itself is left as it is
 
 
 def test_map_categories_get_distinct_colours_and_the_smallest_beyond_the_palette_share_grey():
