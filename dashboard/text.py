@@ -10,7 +10,7 @@ MISSING = "(missing)"
 
 
 BIDI_CONTROLS = {code: f"⟪U+{code:04X}⟫" for code in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
-"""Characters that reorder the text after them (`"\u202eevil"` shows as "live"): shown by name, not obeyed."""
+"""Characters that reorder the text after them (`"\\u202eevil"` shows as "live"): shown by name, not obeyed."""
 
 
 def shorten(text: str, limit: int = 160) -> str:
