@@ -7,7 +7,6 @@ stderr; no output file is written or touched unless the whole run succeeds.
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import os
 import signal
@@ -24,7 +23,7 @@ from scoring import __version__, tasks
 from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
-from scoring.errors import Cancelled, InputError, OptionError, ScoringError
+from scoring.errors import Cancelled, InputError, OptionError, ScoringError, is_disk_full
 from scoring.export import selected_records, selection_mask
 from scoring.hashing import list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
@@ -227,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     except Exception as e:
-        if _disk_full(e):
+        if is_disk_full(e):
             print(f"error: {_where_written(args)}: the disk is full ({e}); {DISK_FULL_ADVICE}", file=sys.stderr)
             return 2
         if os.environ.get(DEBUG_ENV):
@@ -242,14 +241,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if previous is not None:  # None also when a handler was set outside Python
             signal.signal(signal.SIGTERM, previous)
     return 0
-
-
-def _disk_full(error: Exception) -> bool:
-    """Whether `error` is a full disk or quota (Arrow's OSError carries the errno only in its message)."""
-    codes = (errno.ENOSPC, errno.EDQUOT)
-    return isinstance(error, OSError) and (
-        error.errno in codes or any(f"[Errno {code}]" in str(error) for code in codes)
-    )
 
 
 def _where_written(args: argparse.Namespace) -> str:

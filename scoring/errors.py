@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -45,3 +46,14 @@ class Cancelled(ScoringError):
 
     def __init__(self, message: str = "cancelled; the work finished so far is saved in the cache") -> None:
         super().__init__(message)
+
+
+def is_disk_full(error: BaseException) -> bool:
+    """Whether `error` is a full disk or quota; Arrow's OSError carries the errno only in its message.
+
+    Example: `is_disk_full(OSError(28, "No space left on device"))` -> True.
+    """
+    codes = (errno.ENOSPC, errno.EDQUOT)
+    return isinstance(error, OSError) and (
+        error.errno in codes or any(f"[Errno {code}]" in str(error) for code in codes)
+    )

@@ -27,7 +27,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring.errors import Cancelled, ScoringError
+from scoring.errors import Cancelled, ScoringError, is_disk_full
 from scoring.progress import ProgressFn
 
 JobFn = Callable[[ProgressFn, threading.Event], Any]
@@ -231,8 +231,10 @@ class JobManager:
         except ScoringError as e:
             job.error, job.state = str(e), FAILED
         except Exception as e:  # a bug or an environment problem: keep the app alive and say what happened
-            job.error = f"{type(e).__name__}: {e}"
-            job.details = traceback.format_exc()
+            if is_disk_full(e):
+                job.error = f"the disk is full ({e}); free some space, then try again: finished work is kept"
+            else:
+                job.error, job.details = f"{type(e).__name__}: {e}", traceback.format_exc()
             job.state = FAILED
         finally:
             job.finished = time.monotonic()

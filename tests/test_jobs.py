@@ -277,6 +277,21 @@ def test_a_failing_job_reports_and_the_manager_keeps_working(error, message):
     assert jobs.submit("good", "work", lambda p, c: 1).wait(5).result == 1
 
 
+@pytest.mark.parametrize(
+    "error",
+    [OSError(28, "No space left on device"), OSError("[Errno 28] Error writing bytes to file")],  # Python's, Arrow's
+)
+def test_a_full_disk_says_what_to_do_without_a_traceback(error):
+    def fill(progress, cancel):
+        raise error
+
+    job = JobManager().submit("full", "work", fill)
+    assert job.wait(5).state == FAILED
+    assert job.error.startswith("the disk is full (")
+    assert job.error.endswith("free some space, then try again: finished work is kept")
+    assert job.details is None  # no traceback under "Details": nothing is wrong with the program
+
+
 def test_lanes_run_side_by_side():
     inside = threading.Barrier(2, timeout=5)
 
