@@ -145,7 +145,9 @@ def with_texts(raw: Records, text_field: str | None = None) -> Dataset:
             texts.append(_encodable(rule.extract(record)))
         except _BadText as e:
             line = raw.lines[index]
-            raise InputError(f"{_record_label(index, line)}{e}", file=raw.name, line=line) from None
+            others = [] if text_field else [f for f in string_fields(raw.records) if f not in rule.fields]
+            hint = f"; or, if the text is elsewhere, name one with --text-field ({_listing(others)})" if others else ""
+            raise InputError(f"{_record_label(index, line)}{e}{hint}", file=raw.name, line=line) from None
     return Dataset(raw.name, raw.records, texts, raw.columns, raw.lines, rule.description, raw.arrow)
 
 

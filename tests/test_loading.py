@@ -404,3 +404,11 @@ def test_parquet_and_json_swapped_get_a_hint_to_rename(tmp_path):
     for text in ('{"text": "a"}\n', '[{"text": "a"}]'):
         (tmp_path / "rows.parquet").write_text(text, encoding="utf-8")
         assert error_of(tmp_path / "rows.parquet").message.startswith("is JSON, not Parquet; name it .jsonl")
+
+
+def test_a_text_field_that_holds_no_text_points_to_fields_that_do(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"text": "a", "content": "x"}, {"text": 3, "content": "y"}]))
+    assert error.line == 2
+    assert error.message.endswith("; or, if the text is elsewhere, name one with --text-field (content)")
+    chosen = error_of(write_jsonl("b.jsonl", [{"body": 3, "content": "y"}]), text_field="body")
+    assert "--text-field" not in chosen.message  # the user chose this field: no hint to choose another
