@@ -338,7 +338,7 @@ def _decode(data: bytes, name: str) -> str:
     """UTF-8 text (a leading BOM dropped), or an InputError for binary, UTF-16 or other encodings."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InputError("is UTF-16 text; re-save it as UTF-8", file=name)
-    if data.startswith(PARQUET_MAGIC):
+    if data.startswith(PARQUET_MAGIC) and data.endswith(PARQUET_MAGIC):
         raise InputError("is a Parquet file; name it .parquet", file=name)
     nul = data.find(b"\x00")
     if nul >= 0:
