@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,6 +16,8 @@ from scoring.hashing import file_digest, list_digest, params_digest, text_keys
 from scoring.loading import FORMATS, Dataset, Records, choose_text_rule, parse_records, string_fields, with_texts
 from scoring.models import MODELS
 from scoring.pipeline import RdsParams, ZipfitParams, model_spec
+
+log = logging.getLogger(__name__)
 
 SAMPLE_TARGETS = {
     "HumanEval: Python problems with solutions": "targets_humaneval.jsonl",
@@ -185,6 +188,8 @@ def _records(digest: str, name: str, _data: bytes) -> Records | InputError:
         return parse_records(_data, name=name)
     except InputError as e:
         return e
+    except Exception as e:  # a reader bug: say so in the sidebar, not with a traceback over the page
+        return _unreadable(e, name)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Reading the texts…")
@@ -196,8 +201,15 @@ def _dataset(digest: str, name: str, text_field: str | None, label: str, _data: 
         dataset = with_texts(raw, text_field)
     except InputError as e:
         return e
+    except Exception as e:
+        return _unreadable(e, name)
     keys = text_keys(dataset.texts)
     return Loaded(dataset, keys, list_digest(keys), label, params_digest({"file": digest, "text_field": text_field}))
+
+
+def _unreadable(error: Exception, name: str) -> InputError:
+    log.exception("reading %s failed", name)  # the traceback goes to the server's log
+    return InputError(f"could not be read ({type(error).__name__}: {error}); please report this bug", file=name)
 
 
 def _unwrap(value):

@@ -430,6 +430,20 @@ def test_each_bad_upload_is_explained_and_results_stay(app, name, data, message)
     assert "Traceback" not in " ".join(errors)
 
 
+def test_a_reader_bug_is_an_error_in_the_sidebar_not_a_traceback(app, monkeypatch):
+    from dashboard import inputs
+
+    def broken(data: bytes, *, name: str):
+        raise RuntimeError("a bug in a reader")
+
+    monkeypatch.setattr(inputs, "parse_records", broken)  # stands for any unforeseen failure while reading
+    upload(app, "targets", "odd.jsonl", jsonl([{"text": "a reader bug meets this file"}]))
+    settle(app)
+    errors = [e.value.replace("\\", "") for e in app.sidebar.get("error")]
+    assert any("odd.jsonl: could not be read (RuntimeError: a bug in a reader); please report" in e for e in errors)
+    assert not app.exception
+
+
 def test_two_sessions_scoring_the_same_inputs_share_one_job(app, monkeypatch, shared_cache):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
     app.run()
