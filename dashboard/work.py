@@ -112,11 +112,12 @@ class JobSpec:
     lane: str
 
     def ensure(self) -> Job:
-        """The job, submitted if new; a failed or cancelled one, or one this session cancelled that runs on for
-        another session, is returned as is (for a retry button)."""
+        """The job, submitted if new or cancelled by another session; a failed one, or one this session
+        cancelled (stopped, or running on for another session), is returned as is (for a retry button), and
+        the job this session showed before in the lane stops unless someone else wants it."""
         existing = state.jobs().get(self.key)
-        if existing is not None and (existing.state in (FAILED, CANCELLED) or self.withdrawn):
-            return existing
+        if existing is not None and (existing.state == FAILED or self.withdrawn):
+            return state.jobs().attend(self.key, lane=self.lane, by=state.session_id()) or existing
         return self.restart()
 
     def restart(self) -> Job:

@@ -166,6 +166,18 @@ class JobManager:
                     job.cancel()
             return job
 
+    def attend(self, key: str, *, lane: str = "default", by: Hashable | None = None) -> Job | None:
+        """`by` now shows the job for `key` without starting it (a failed or cancelled one, with a retry button):
+        the job it wanted before in this lane stops if no one else wants it, as on `submit`. Returns the job.
+
+        Example: tab a cancels "k9" and moves to "k8" (submitted); back on "k9", `attend("k9", by="a")` stops "k8".
+        """
+        with self._lock:
+            job = self._jobs.get(key)
+            if job is not None:
+                self._look(by, lane, key)
+            return job
+
     def forget_submitters(self, gone: Callable[[Hashable], bool]) -> None:
         """Withdraw every submitter for which `gone(by)` holds (e.g. a closed browser tab) from the jobs it
         wants: a job nobody is left wanting stops, as when a submitter moves on."""
@@ -189,11 +201,15 @@ class JobManager:
     def _want(self, job: Job, by: Hashable | None, lane: str) -> None:
         """Record that `by` wants `job` in `lane`; stop the job it wanted there before if no one wants it now."""
         job.wanted_by.add(by)
+        self._look(by, lane, job.key)
+
+    def _look(self, by: Hashable | None, lane: str, key: str) -> None:
+        """`by` now looks at `key` in `lane`: the job it wanted there before stops if no one wants it now."""
         if by is None:
             return
         before = self._wanted.get((by, lane))
-        self._wanted[(by, lane)] = job.key
-        old = self._jobs.get(before) if before not in (None, job.key) else None
+        self._wanted[(by, lane)] = key
+        old = self._jobs.get(before) if before not in (None, key) else None
         if old is not None:
             self._unwant(old, by)
 

@@ -21,6 +21,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from scoring.cache import CACHE_ENV
+from scoring.jobs import CANCELLED
 from scoring.loading import load_dataset
 from scoring.pipeline import ZipfitParams, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
@@ -477,6 +478,42 @@ def test_a_cancel_in_one_session_leaves_a_shared_job_running_for_the_other(app):
     next(b for b in app.get("button") if b.label == "Resume").click()
     settle(app)
     assert results(app).zipfit is not None
+
+
+def cancel_zipfit(app: AppTest) -> None:
+    next(b for b in app.get("button") if b.key and b.key.startswith("lens.cancel.zipfit")).click()
+    app.run()
+
+
+def test_back_on_settings_this_session_cancelled_the_job_of_the_settings_it_left_stops(app):
+    app.session_state["lens.level"] = 2  # levels no other test runs (shared cache): seconds of work each
+    app.run()
+    cancelled = results(app).jobs["zipfit"]
+    cancel_zipfit(app)
+    assert cancelled.wait(60).state == CANCELLED
+    app.session_state["lens.level"] = 4
+    app.run()
+    left = results(app).jobs["zipfit"]
+    assert left.active
+    app.session_state["lens.level"] = 2  # back: the cancelled job is shown with Resume, and level 4 is not shown
+    app.run()
+    assert results(app).jobs["zipfit"] is cancelled
+    assert left.wait(60).state == CANCELLED  # on the old code it ran to the end with nobody looking at it
+
+
+def test_a_job_another_session_cancelled_starts_again_for_a_session_that_arrives(app):
+    app.session_state["lens.level"] = 5
+    app.run()
+    cancelled = results(app).jobs["zipfit"]
+    cancel_zipfit(app)
+    assert cancelled.wait(60).state == CANCELLED
+    other = AppTest.from_file(APP, default_timeout=120)  # a second browser session, same server process
+    other.session_state["lens.model"] = "fake"
+    other.session_state["lens.level"] = 5
+    other.run()
+    assert results(other).jobs["zipfit"] is not cancelled  # not "ZIP-FIT was cancelled": it never cancelled
+    settle(other)
+    assert results(other).zipfit is not None
 
 
 def test_a_max_length_beyond_the_model_is_refused_in_the_sidebar(app):

@@ -193,6 +193,26 @@ def test_a_running_job_nobody_wants_any_more_is_cancelled_and_the_lane_moves_on(
     assert again.wait(5).result == "resumed"
 
 
+def test_showing_a_cancelled_job_again_stops_the_job_shown_in_between():
+    def endless(progress, cancel):
+        while not cancel.wait(0.01):
+            pass
+        raise Cancelled("cancelled")
+
+    jobs = JobManager()
+    first = jobs.submit("k9", "level 9", endless, lane="zipfit", by="tab-a")
+    jobs.withdraw("k9", "tab-a")  # its Cancel button
+    assert first.wait(5).state == CANCELLED
+    between = jobs.submit("k8", "level 8", endless, lane="zipfit", by="tab-a")
+    assert jobs.attend("k9", lane="zipfit", by="tab-a") is first  # back on level 9, shown with Resume
+    assert between.wait(5).state == CANCELLED  # nobody looks at level 8 any more
+    shared = jobs.submit("k7", "level 7", endless, lane="zipfit", by="tab-a")
+    jobs.submit("k7", "level 7", endless, lane="zipfit", by="tab-b")
+    jobs.attend("k9", lane="zipfit", by="tab-a")
+    assert shared.active  # tab b still wants it
+    shared.cancel()
+
+
 def test_a_cancel_withdraws_one_submitter_and_stops_the_job_only_when_no_one_wants_it():
     release = threading.Event()
 
