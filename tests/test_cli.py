@@ -128,9 +128,10 @@ def test_select_refuses_a_scores_file_with_other_ranks_or_metadata(files):
         "null-ranks.parquet": table.set_column(at, "zipfit_rank", pa.array([None] * table.num_rows, pa.int64())),
         "bad-metadata.parquet": table.replace_schema_metadata({b"scoring": b"{not json"}),
     }
+    out = str(files["dir"] / "chosen.jsonl")
     for name, changed in tampered.items():
         pq.write_table(changed, files["dir"] / name)
-        result = run_cli(["select", "--scores", str(files["dir"] / name), "--method", "zipfit", "--out", "x.jsonl"])
+        result = run_cli(["select", "--scores", str(files["dir"] / name), "--method", "zipfit", "--out", out])
         expected = "has metadata that `score` did not write" if "metadata" in name else "its zipfit_rank column is not"
         assert_one_line_error(result, f"{name}: {expected}", "rerun `score`")
 
