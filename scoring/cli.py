@@ -25,7 +25,7 @@ from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
 from scoring.errors import Cancelled, InputError, OptionError, ScoringError, is_disk_full
 from scoring.export import selected_records, selection_mask
-from scoring.hashing import list_digest, text_keys
+from scoring.hashing import key_hex, list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
 from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device
 from scoring.pipeline import (
@@ -462,7 +462,7 @@ def _embedding_table(vectors: np.ndarray, keys: np.ndarray, metadata: dict[str, 
     table = pa.table(
         {
             "index": pa.array(np.arange(len(vectors), dtype=np.int64)),
-            "text_sha256": pa.array([key.hex() for key in keys]),
+            "text_sha256": pa.array(key_hex(keys)),
             "embedding": embedding,
         }
     )

@@ -16,9 +16,19 @@ KEY_DTYPE = np.dtype("S32")
 def text_keys(texts: Iterable[str]) -> np.ndarray:
     """(N,) array of sha256 digests (dtype S32), one per text.
 
-    Example: `text_keys(["a"])[0].hex()` starts with `ca978112` (sha256 of b"a").
+    Example: `key_hex(text_keys(["a"]))[0]` starts with `ca978112` (sha256 of b"a").
     """
     return np.array([hashlib.sha256(text.encode("utf-8")).digest() for text in texts], dtype=KEY_DTYPE)
+
+
+def key_hex(keys: np.ndarray) -> list[str]:
+    """The 64-character hex digest of each key (N,) S32, as `hashlib.sha256(...).hexdigest()` gives it.
+
+    Not `keys[i].hex()`: NumPy drops an S32 value's trailing zero bytes, so 1 key in 256 would come out short.
+    Example: `key_hex(text_keys(["text 405"]))[0]` ends in `00`.
+    """
+    data = np.ascontiguousarray(keys, dtype=KEY_DTYPE).tobytes().hex()
+    return [data[i : i + 64] for i in range(0, len(data), 64)]
 
 
 def list_digest(keys: np.ndarray) -> str:

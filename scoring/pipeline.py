@@ -89,7 +89,7 @@ def run_zipfit(
 
     target_sizes = compute_cached(target_keys, size_chunk(targets), size_table, chunk_size=1024, workers=workers)
     target_bytes = [text.encode() for text in targets]
-    _, aligned = align_table.get(pool_keys)
+    values, aligned = align_table.get(pool_keys)  # read once: C(x) below is computed only where this missed
     pool_sizes = np.zeros(len(pool), dtype=np.int64)
     if not aligned.all():
         pending = np.flatnonzero(~aligned)
@@ -115,6 +115,8 @@ def run_zipfit(
         order=-np.fromiter(map(len, pool), dtype=np.int64, count=len(pool)),  # longest first: the threads end together
         advance=lambda n: counter.advance(n * len(targets)),
         cancel=cancel,
+        out=values,
+        found=aligned,
     )
     return ZipfitResult(score=values[:, 0].copy(), nearest_target=values[:, 1].astype(np.int64))
 

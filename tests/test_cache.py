@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import scoring.atomic
-from scoring.cache import Cache
+from scoring.cache import Cache, CacheTable
 from scoring.errors import Cancelled
 from scoring.hashing import text_keys
 from scoring.pipeline import run_zipfit
@@ -217,6 +217,32 @@ def test_cached_scores_equal_fresh_scores(tmp_path):
     cached = run_zipfit(pool, targets, cache=Cache(tmp_path))
     np.testing.assert_array_equal(fresh.score, cached.score)
     np.testing.assert_array_equal(fresh.nearest_target, cached.nearest_target)
+
+
+def test_a_cache_cleared_while_a_run_reads_it_gives_right_scores_and_caches_them(tmp_path, monkeypatch):
+    """Another session's "Clear the cache" right after this run looked up its alignments: the run must not align
+    with C(x) it skipped because they were cached (it did: negative scores, written to the cache)."""
+    pool, targets = ["a b c", "x y z", "a b"], ["a b c d", "z"]
+    fresh = run_zipfit(pool, targets, cache=Cache(None))
+    cache = Cache(tmp_path)
+    run_zipfit(pool, targets, cache=cache)
+    real_get, cleared = CacheTable.get, []
+
+    def get_then_clear(table: CacheTable, keys: np.ndarray, **kwargs):
+        found = real_get(table, keys, **kwargs)
+        if "zipfit-alignment" in str(table.folder) and not cleared:
+            cleared.append(True)
+            cache.clear()
+        return found
+
+    monkeypatch.setattr(CacheTable, "get", get_then_clear)
+    during = run_zipfit(pool, targets, cache=cache)
+    monkeypatch.undo()
+    assert cleared
+    np.testing.assert_array_equal(during.score, fresh.score)
+    again = run_zipfit(pool, targets, cache=Cache(tmp_path))
+    np.testing.assert_array_equal(again.score, fresh.score)
+    np.testing.assert_array_equal(again.nearest_target, fresh.nearest_target)
 
 
 def test_seed_folders_are_read_but_never_written_or_removed(tmp_path, caplog):

@@ -5,6 +5,7 @@ The real bundled models run through the command line in a fresh process in test_
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -135,6 +136,15 @@ def test_embed_writes_the_embeddings(fake, files, suffix):
         assert json.loads(table.schema.metadata[b"scoring"])["rds"]["model"]["fake"] == "fake"
     np.testing.assert_array_equal(vectors, expected)
     assert vectors.dtype == np.float32
+
+
+def test_embed_writes_every_text_sha256_whole(fake, write_jsonl, tmp_path):
+    """sha256 of "text 405" ends in a zero byte, which NumPy drops from an S32 value: it came out 62 digits long."""
+    texts = ["text 405", "text 1092", "a"]
+    pool, out = write_jsonl("pool.jsonl", [{"text": t} for t in texts]), tmp_path / "vectors.parquet"
+    assert main(["embed", "--input", str(pool), "--out", str(out), "--model", "fake"]) == 0
+    expected = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    assert pq.read_table(out).column("text_sha256").to_pylist() == expected
 
 
 @pytest.mark.parametrize(
