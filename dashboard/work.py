@@ -18,14 +18,18 @@ from dashboard.inputs import Inputs
 from dashboard.text import MISSING
 from scoring import __version__
 from scoring.compare import agreement
+from scoring.errors import ScoringError
 from scoring.hashing import params_digest
 from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, Job, JobFn
 from scoring.mapping import MapParams, cached_umap_2d
+from scoring.models import default_device
 from scoring.pipeline import (
     RdsResult,
     ZipfitResult,
     embed_texts,
     embedding_id,
+    model_spec,
+    rds_metadata,
     run_rds,
     run_zipfit,
     run_zipfit_fast,
@@ -97,9 +101,19 @@ def describe(inputs: Inputs) -> dict:
             "task_field": inputs.task_field,
         },
         "zipfit": zipfit_metadata(inputs.zipfit, inputs.zipfit_mode),
-        "rds": asdict(inputs.rds),
+        "rds": _rds_about(inputs),
         "k": inputs.k,
     }
+
+
+def _rds_about(inputs: Inputs) -> dict:
+    """What the command line records of RDS+ (the model's identity: which weights), or the parameters alone
+    when the model cannot be found (its job fails and says why)."""
+    try:
+        spec = model_spec(inputs.rds, state.cache())
+    except ScoringError:
+        return asdict(inputs.rds)
+    return rds_metadata(inputs.rds, spec, default_device(), inputs.task_field)
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,14 @@ from scoring.errors import Cancelled, InputError, OptionError, ScoringError, is_
 from scoring.export import selected_records, selection_mask
 from scoring.hashing import key_hex, list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
-from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device
+from scoring.models import DEFAULT_MODEL, default_device
 from scoring.pipeline import (
     RdsParams,
     ZipfitParams,
     embed_texts,
     embedding_settings,
     model_spec,
+    rds_metadata,
     run_rds,
     run_zipfit,
     run_zipfit_fast,
@@ -323,7 +324,7 @@ def _score(args: argparse.Namespace) -> None:
             metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode)
         if rds_params is not None and spec is not None:
             columns.update(_score_rds(pool, targets, task_ids, rds_params, args, cache, engine))
-            metadata["rds"] = _rds_metadata(rds_params, spec, args.task_field, engine.device())
+            metadata["rds"] = rds_metadata(rds_params, spec, engine.device(), args.task_field)
     metadata["k"] = args.k
     write_parquet(results_table(pool, columns, metadata), out)
     seconds = time.perf_counter() - started
@@ -379,18 +380,6 @@ def _score_rds(
     with _progress_bar("RDS+ embedding", "text") as progress:
         result = engine.run_rds(pool.texts, targets.texts, params, task_ids=task_ids, cache=cache, on_progress=progress)
     return method_columns("rds", result.score, result.rank, result.nearest_target, args.k)
-
-
-def _rds_metadata(params: RdsParams, spec: ModelSpec, task_field: str | None, device: Device) -> dict[str, Any]:
-    settings = embedding_settings(spec, params, device.dtype)
-    return {
-        "model_name": params.model,
-        "model_label": spec.label,
-        **settings,
-        "device": device.name,
-        "selection": params.selection,
-        "task_field": task_field,
-    }
 
 
 def _load(role: str, path: str, text_field: str | None) -> Dataset:

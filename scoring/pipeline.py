@@ -23,7 +23,7 @@ from scoring.cache import Cache
 from scoring.compression import Sizer, check_level, sizer
 from scoring.errors import Cancelled, OptionError
 from scoring.hashing import list_digest, params_digest, text_keys
-from scoring.models import DEFAULT_MODEL, ModelSpec, default_device, load_encoder, resolve_model
+from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device, load_encoder, resolve_model
 from scoring.native import gzip_pair_sizes, gzip_sizes
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
@@ -185,6 +185,19 @@ def zipfit_metadata(params: ZipfitParams, mode: str) -> dict[str, Any]:
         )
         meta["fast_params"] = asdict(zipfit_fast.FastParams())
     return meta
+
+
+def rds_metadata(params: RdsParams, spec: ModelSpec, device: Device, task_field: str | None) -> dict[str, Any]:
+    """What the output metadata says about RDS+: the model's name, label and identity (which weights), the
+    embedding settings, the device, the selection rule and the task field (None: one task)."""
+    return {
+        "model_name": params.model,
+        "model_label": spec.label,
+        **embedding_settings(spec, params, device.dtype),
+        "device": device.name,
+        "selection": params.selection,
+        "task_field": task_field,
+    }
 
 
 def _per_thread_sizer(params: ZipfitParams):

@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from scoring.cache import CACHE_ENV
+from scoring.cli import main
 from scoring.jobs import CANCELLED
 from scoring.loading import load_dataset
 from scoring.pipeline import ZipfitParams, run_rds, run_zipfit
@@ -287,6 +289,40 @@ def test_export_file_is_the_top_k_records_of_the_pool(app):
     assert manifest["records"] == 5
     assert manifest["file_sha256"] == hashlib.sha256(expected).hexdigest()
     assert manifest["run"]["targets"]["records"] == 164
+
+
+def test_an_exports_manifest_records_rds_as_the_command_line_does(app, tmp_path):
+    """Model identity (which weights), pooling, dtype and device: the manifest had only the model's name."""
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
+    app.switch_page("views/export.py")
+    settle(app)
+    app.radio(key="lens.export.which").set_value("rds").run()
+    manifest = json.loads(app.get("json")[0].proto.body)
+    pool = tmp_path / "small.jsonl"
+    pool.write_bytes(jsonl(SMALL_POOL))
+    out = tmp_path / "out.parquet"
+    targets = str(SAMPLE / "targets_humaneval.jsonl")
+    assert (
+        main(
+            [
+                "score",
+                "--pool",
+                str(pool),
+                "--targets",
+                targets,
+                "--method",
+                "rds",
+                "--model",
+                "fake",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    expected = json.loads(pq.read_schema(out).metadata[b"scoring"])["rds"]
+    assert manifest["run"]["rds"] == expected
+    assert manifest["run"]["rds"]["model"]["version"] == "dashboard-tests"
 
 
 def test_a_failing_job_is_shown_and_the_app_stays_usable(app):
