@@ -16,7 +16,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.inputs import Inputs
 from dashboard.text import MISSING
-from scoring import __version__
+from scoring import __version__, zipfit_fast
 from scoring.compare import agreement
 from scoring.errors import ScoringError
 from scoring.hashing import params_digest
@@ -100,7 +100,12 @@ def describe(inputs: Inputs) -> dict:
             "texts_sha256": inputs.targets.digest,
             "task_field": inputs.task_field,
         },
-        "zipfit": zipfit_metadata(inputs.zipfit, inputs.zipfit_mode),
+        "zipfit": zipfit_metadata(
+            inputs.zipfit,
+            inputs.zipfit_mode,
+            estimated=inputs.zipfit_mode == "fast"
+            and zipfit_fast.estimates(inputs.pool.dataset.texts, len(inputs.targets.dataset)),
+        ),
         "rds": _rds_about(inputs),
         "k": inputs.k,
     }

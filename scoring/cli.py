@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from scoring import __version__, tasks
+from scoring import __version__, tasks, zipfit_fast
 from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--method", required=True, choices=["zipfit", "rds", "all"], help="which method(s) to run")
     score.add_argument("--out", required=True, metavar="FILE.parquet", help="results: one row per pool record")
     score.add_argument("--text-field", metavar="NAME", help="field holding the text (default: detected)")
+    score.add_argument(
+        "--targets-text-field",
+        metavar="NAME",
+        help="field holding the targets' text, when it differs from the pool's (default: --text-field)",
+    )
     score.add_argument("--compressor", default="gzip", choices=list(LEVELS), help="ZIP-FIT compressor (gzip)")
     score.add_argument(
         "--level",
@@ -280,7 +285,7 @@ def _score(args: argparse.Namespace) -> None:
     rds_params = _rds_params(args) if "rds" in methods else None
     out = check_output_path(args.out, (".parquet",))
     if args.workers is not None and args.workers < 1:
-        raise OptionError("--workers", f"{args.workers} is not a positive number of threads")
+        raise OptionError("--workers", f"{args.workers} is not a positive number of threads; use 1 or more")
     if args.k is not None and args.k < 1:  # before loading anything; the pool size is checked once it is known
         raise OptionError("--k", f"{args.k} is not a positive number of records; use 1 or more (at most the pool size)")
     if args.task_field is not None and rds_params is None:
@@ -294,7 +299,7 @@ def _score(args: argparse.Namespace) -> None:
     spec = None if rds_params is None else model_spec(rds_params, cache)  # fails now, not after loading the data
     engine = _engine(args)  # and so does a missing Ray
     pool = _load("pool", args.pool, args.text_field)
-    targets = _load("targets", args.targets, args.text_field)
+    targets = _load("targets", args.targets, args.targets_text_field or args.text_field)
     if args.k is not None:
         check_k(args.k, len(pool))
     task_ids = None
@@ -321,7 +326,8 @@ def _score(args: argparse.Namespace) -> None:
                     )
             ranks = ranks_descending(result.score)
             columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
-            metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode)
+            estimated = args.zipfit_mode == "fast" and zipfit_fast.estimates(pool.texts, len(targets))
+            metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode, estimated=estimated)
         if rds_params is not None and spec is not None:
             columns.update(_score_rds(pool, targets, task_ids, rds_params, args, cache, engine))
             metadata["rds"] = rds_metadata(rds_params, spec, engine.device(), args.task_field)

@@ -423,7 +423,11 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
         record, end = decoder.raw_decode(text, position)
         line, counted = line + text.count("\n", counted, position), position
         if not isinstance(record, dict):
-            raise InputError(f"holds {_kind(record)}, not a record (a JSON object)", file=name, line=line)
+            raise InputError(
+                f"holds {_kind(record)}, not a record (a JSON object); make the file a list of objects, one per record",
+                file=name,
+                line=line,
+            )
         records.append(record)
         lines.append(line)
         position = end

@@ -173,10 +173,16 @@ def run_zipfit_fast(
     return ZipfitResult(score=score, nearest_target=nearest)
 
 
-def zipfit_metadata(params: ZipfitParams, mode: str) -> dict[str, Any]:
-    """What the output metadata says about ZIP-FIT; fast mode says it is an approximation, and how."""
+def zipfit_metadata(params: ZipfitParams, mode: str, *, estimated: bool = True) -> dict[str, Any]:
+    """What the output metadata says about ZIP-FIT; fast mode says it is an approximation, and how, unless it
+    computed every pair (`estimated` False: see `zipfit_fast.estimates`)."""
     meta: dict[str, Any] = {"compressor": params.compressor, "level": params.level, "mode": mode}
-    if mode == "fast":
+    if mode == "fast" and not estimated:
+        meta["approximation"] = (
+            "none: fast mode compressed every pair here (estimating would not have saved half of the work), "
+            "so the scores and nearest targets are exact"
+        )
+    elif mode == "fast":
         meta["approximation"] = (
             "fast mode: scores and nearest targets are estimates (calibrated target sketch, scoring.zipfit_fast); "
             "on the sample target sets top-10% overlap with exact >= 0.93, Spearman >= 0.99; on 11 target sets "
@@ -226,9 +232,13 @@ class RdsParams:
 
     def __post_init__(self) -> None:
         if self.max_length < 1:
-            raise OptionError("--max-length", f"{self.max_length} is not a positive number of tokens")
+            raise OptionError(
+                "--max-length", f"{self.max_length} is not a positive number of tokens; use 1 or more (default 512)"
+            )
         if self.batch_size < 1:
-            raise OptionError("--batch-size", f"{self.batch_size} is not a positive number of texts")
+            raise OptionError(
+                "--batch-size", f"{self.batch_size} is not a positive number of texts; use 1 or more (default 8)"
+            )
         rds.check_selection(self.selection)
 
 

@@ -219,6 +219,11 @@ def read_results(path: str | Path) -> pa.Table:
         metadata_of(table)
     except ValueError as e:
         raise InputError(f"has metadata that `score` did not write ({e}); rerun `score`", file=path) from None
+    if "pool_index" not in table.column_names or "text" not in table.column_names:
+        raise InputError(
+            "is not a scores file (no pool_index and text columns); give the Parquet file written by `score --out`",
+            file=path,
+        )
     return table
 
 

@@ -27,7 +27,8 @@ def task_ids(targets: Dataset, field: str) -> list[str]:
             where = "this record" if line is not None else f"record {index} (0-based)"
             holds = "no value" if field not in record else _kind(value)
             raise InputError(
-                f"{where} has {holds} in field {field!r}, not a task name (text or a whole number)",
+                f"{where} has {holds} in field {field!r}, not a task name (text or a whole number); give every "
+                "target one, or choose another --task-field",
                 file=targets.name,
                 line=line,
             )

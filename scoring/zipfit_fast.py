@@ -86,6 +86,15 @@ class FastParams:
         return n > 0 and 2 * self.pairs(n, m) < n * m
 
 
+def estimates(pool: Sequence[bytes | str], m: int, params: FastParams = FastParams()) -> bool:
+    """Whether fast mode estimates scores for this pool and m targets; if not, it compresses every pair (exact).
+
+    >>> estimates(["a", "b"], 100), estimates([str(i) for i in range(2933)], 100)
+    (False, True)
+    """
+    return params.saves_enough(len(set(pool)), m)
+
+
 def fast_alignments(
     pool: Sequence[bytes],
     targets: Sequence[bytes],

@@ -96,6 +96,17 @@ def test_text_from_another_field_keeps_the_original_text_column(write_jsonl, tmp
     assert (row["text"], row["body"], row["original_text"]) == ("abc", "abc", "other")
 
 
+def test_targets_may_hold_their_text_in_another_field_than_the_pool(write_jsonl, tmp_path):
+    """--text-field names the field in both files: a pool's `body` with targets' `prompt` could not be scored."""
+    pool = write_jsonl("p.jsonl", [{"body": "def f(): pass", "text": "other"}, {"body": "Bonjour"}])
+    targets = write_jsonl("t.jsonl", [{"prompt": "def g(): pass", "body": 3}])
+    out = tmp_path / "o.parquet"
+    args = ["score", "--pool", str(pool), "--targets", str(targets), "--method", "zipfit", "--out", str(out)]
+    assert main([*args, "--text-field", "body", "--targets-text-field", "prompt"]) == 0
+    expected = run_zipfit(["def f(): pass", "Bonjour"], ["def g(): pass"]).score
+    np.testing.assert_array_equal(pq.read_table(out).column("zipfit_score").to_numpy(), expected)
+
+
 @pytest.mark.parametrize("suffix", [".jsonl", ".csv", ".parquet"])
 def test_select_writes_chosen_records_with_original_columns(files, suffix):
     main(score_args(files, "--k", "2"))
@@ -134,6 +145,17 @@ def test_select_refuses_a_scores_file_with_other_ranks_or_metadata(files):
         result = run_cli(["select", "--scores", str(files["dir"] / name), "--method", "zipfit", "--out", out])
         expected = "has metadata that `score` did not write" if "metadata" in name else "its zipfit_rank column is not"
         assert_one_line_error(result, f"{name}: {expected}", "rerun `score`")
+
+
+def test_select_says_a_selection_is_not_a_scores_file(files):
+    """A `select` output given back to `select` said "--k: is needed", then "has no zipfit_rank column"."""
+    assert main(score_args(files, "--k", "2")) == 0
+    chosen = files["dir"] / "chosen.parquet"
+    scores = str(files["dir"] / "out.parquet")
+    assert main(["select", "--scores", scores, "--method", "zipfit", "--out", str(chosen)]) == 0
+    again = str(files["dir"] / "again.jsonl")
+    result = run_cli(["select", "--scores", str(chosen), "--method", "zipfit", "--out", again])
+    assert_one_line_error(result, "chosen.parquet: is not a scores file", "written by `score --out`")
 
 
 def test_select_needs_k_when_scored_without(files, capsys):

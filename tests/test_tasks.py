@@ -49,7 +49,8 @@ def test_a_field_some_targets_lack_is_offered_and_task_ids_name_the_record():
     with pytest.raises(InputError) as error:
         task_ids(dataset, "task")
     assert str(error.value) == (
-        "targets.jsonl:3: this record has no value in field 'task', not a task name (text or a whole number)"
+        "targets.jsonl:3: this record has no value in field 'task', not a task name (text or a whole number); "
+        "give every target one, or choose another --task-field"
     )
 
 
@@ -65,5 +66,6 @@ def test_a_value_that_is_no_task_name_is_named_in_the_error(value, holds):
     with pytest.raises(InputError) as error:
         task_ids(dataset, "task")
     assert str(error.value) == (
-        f"targets.jsonl:2: this record has {holds} in field 'task', not a task name (text or a whole number)"
+        f"targets.jsonl:2: this record has {holds} in field 'task', not a task name (text or a whole number); "
+        "give every target one, or choose another --task-field"
     )
