@@ -37,7 +37,7 @@ def _clear() -> None:
 def _human(size: int) -> str:
     """`1536` -> `1.5 KB`."""
     for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
+        if size < 1024:
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1024
     return f"{size:,.1f} TB"

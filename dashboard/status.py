@@ -44,14 +44,10 @@ def _current(spec: JobSpec) -> Job:
     return state.jobs().get(spec.key) or spec.ensure()
 
 
-def _panel(specs: list[JobSpec]) -> list[Job]:
-    jobs = []
+def _panel(specs: list[JobSpec]) -> None:
     for column, spec in zip(st.columns(len(specs)), specs, strict=True):
-        job = _current(spec)
-        jobs.append(job)
         with column:
-            _job_status(job, spec)
-    return jobs
+            _job_status(_current(spec), spec)
 
 
 def _job_status(job: Job, spec: JobSpec) -> None:

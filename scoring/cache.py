@@ -84,10 +84,6 @@ class Cache:
         self._tables: dict[Path, CacheTable] = {}
         self._lock = threading.Lock()
 
-    @property
-    def enabled(self) -> bool:
-        return self.root is not None
-
     def table(
         self, kind: str, params: Mapping[str, Any], dtype: np.dtype | type, shape: tuple[int, ...] = ()
     ) -> CacheTable:

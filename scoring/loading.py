@@ -479,8 +479,8 @@ def _skip_space_and_comma(text: str, position: int) -> int:
 CSV_QUOTING = "a field that starts with a double quote must end with one, and a quote inside it is written twice"
 
 
-def _read_csv(data: bytes, name: str, delimiter: str = ",") -> tuple[list[Record], list[int | None]]:
-    return _read_delimited(_decode(data, name), name, delimiter, csv.QUOTE_MINIMAL)
+def _read_csv(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
+    return _read_delimited(_decode(data, name), name, ",", csv.QUOTE_MINIMAL)
 
 
 def _read_tsv(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:

@@ -103,7 +103,7 @@ class ModelChoice:
 
 
 MODELS: dict[str, ModelChoice] = {}
-"""Registered names, bundled ones first: `MODELS["minilm"].description` -> "all-MiniLM-L6-v2: ..."."""
+"""Registered names, bundled ones first: `MODELS["minilm"].description` -> "all-MiniLM-L6-v2, an encoder: ..."."""
 
 _LOADED: dict[tuple[str, Device], Encoder] = {}
 _LOAD_LOCK = threading.Lock()
@@ -112,11 +112,6 @@ _LOAD_LOCK = threading.Lock()
 def register_model(name: str, factory: ModelFactory, description: str = "") -> None:
     """Make `--model name` mean `factory(cache)`; a registered name wins over folders and hub ids."""
     MODELS[name] = ModelChoice(description or name, factory)
-
-
-def registered_models() -> list[str]:
-    """The registered names, bundled ones first: `["smollm2", "minilm", ...]`."""
-    return list(MODELS)
 
 
 def resolve_model(name: str, cache: Cache | None = None) -> ModelSpec:

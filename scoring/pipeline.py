@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from scoring import rds, zipfit, zipfit_fast
-from scoring.cache import Cache
+from scoring.cache import Cache, CacheTable
 from scoring.compression import Sizer, check_level, sizer
 from scoring.errors import Cancelled, OptionError
 from scoring.hashing import list_digest, params_digest, text_keys
@@ -74,15 +74,13 @@ def run_zipfit(
     cache = cache or Cache(None)
     workers = workers or default_workers()
     thread_sizer = _per_thread_sizer(params)
-    settings = asdict(params)
-    size_table = cache.table("zipfit-size", settings, np.int64)
     target_keys, pool_keys = text_keys(targets), text_keys(pool)
-    align_table = cache.table("zipfit-alignment", {**settings, "targets": list_digest(target_keys)}, np.float64, (2,))
+    size_table, align_table = zipfit_tables(cache, params, target_keys)
     counter = ProgressCounter(len(pool) * len(targets), on_progress)
 
     native_sizes = gzip_sizes(params.level) if params.compressor == "gzip" else None
 
-    def size_chunk(texts: Sequence[str]):
+    def size_chunk(texts: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
         if native_sizes:
             return lambda idx: native_sizes([texts[i].encode() for i in idx])
         return lambda idx: zipfit.sizes([texts[i].encode() for i in idx], thread_sizer())
@@ -130,7 +128,7 @@ def run_zipfit_fast(
     workers: int | None = None,
     cancel: threading.Event | None = None,
 ) -> ZipfitResult:
-    """Approximate ZIP-FIT (scoring.zipfit_fast): about 5-8% of the x⊕t pairs on the sample data, gzip only.
+    """Approximate ZIP-FIT (scoring.zipfit_fast): about 5-7% of the x⊕t pairs on the sample data, gzip only.
 
     C(x) and C(t) go through the same size cache as exact ZIP-FIT. The scores themselves are not cached: each
     one depends on the whole pool (calibration and focus rows), not on its own text alone.
@@ -141,7 +139,7 @@ def run_zipfit_fast(
         raise ValueError("ZIP-FIT needs at least one target text")
     cache = cache or Cache(None)
     workers = workers or default_workers()
-    size_table = cache.table("zipfit-size", asdict(params), np.int64)
+    size_table = zipfit_size_table(cache, params)
     thread_sizer = _per_thread_sizer(params)
 
     native_sizes = gzip_sizes(params.level)
@@ -206,7 +204,7 @@ def rds_metadata(params: RdsParams, spec: ModelSpec, device: Device, task_field:
     }
 
 
-def _per_thread_sizer(params: ZipfitParams):
+def _per_thread_sizer(params: ZipfitParams) -> Callable[[], Sizer]:
     """A function returning this thread's own sizer (zstd contexts must not be shared across threads)."""
     local = threading.local()
 
@@ -327,7 +325,7 @@ def embed_texts(
     cache = cache or Cache(None)
     spec = model_spec(params, cache)
     device = default_device()
-    table = cache.table("rds-embedding", embedding_settings(spec, params, device.dtype), np.float32, (spec.dim,))
+    table = embedding_table(cache, spec, params, device)
     counter = ProgressCounter(len(texts), on_progress)
     keys = text_keys(texts)
     values, found = table.get(keys, out=out)
@@ -374,6 +372,23 @@ def embedding_id(params: RdsParams, cache: Cache | None = None) -> str:
     """A short hex id of the embedding space of `params` (model identity, pooling, max length, precision)."""
     spec = model_spec(params, cache)
     return params_digest(embedding_settings(spec, params, default_device().dtype))[:24]
+
+
+def zipfit_tables(cache: Cache, params: ZipfitParams, target_keys: np.ndarray) -> tuple[CacheTable, CacheTable]:
+    """ZIP-FIT's cache tables (both engines'): C(s) (int64) per (compressor, level); alignments (score, nearest
+    target: (2,) float64) per target set too, `target_keys` (M,) naming it."""
+    targets = {**asdict(params), "targets": list_digest(target_keys)}
+    return zipfit_size_table(cache, params), cache.table("zipfit-alignment", targets, np.float64, (2,))
+
+
+def zipfit_size_table(cache: Cache, params: ZipfitParams) -> CacheTable:
+    """The cache table of C(s), int64 per text, for the compressor and level (exact and fast mode share it)."""
+    return cache.table("zipfit-size", asdict(params), np.int64)
+
+
+def embedding_table(cache: Cache, spec: ModelSpec, params: RdsParams, device: Device) -> CacheTable:
+    """RDS+'s cache table (both engines'): (d,) float32 embeddings per text, for the model and settings."""
+    return cache.table("rds-embedding", embedding_settings(spec, params, device.dtype), np.float32, (spec.dim,))
 
 
 def embedding_settings(spec: ModelSpec, params: RdsParams, dtype: str) -> dict[str, Any]:

@@ -35,7 +35,7 @@ import socket
 import threading
 import time
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -46,9 +46,17 @@ from scoring import rds, zipfit
 from scoring.cache import Cache, CacheTable
 from scoring.compression import sizer
 from scoring.errors import Cancelled, OptionError
-from scoring.hashing import list_digest, text_keys
+from scoring.hashing import text_keys
 from scoring.models import Device, ModelSpec, default_device
-from scoring.pipeline import PAIRS_PER_CHUNK, RdsParams, ZipfitParams, ZipfitResult, embedding_settings, model_spec
+from scoring.pipeline import (
+    PAIRS_PER_CHUNK,
+    RdsParams,
+    ZipfitParams,
+    ZipfitResult,
+    embedding_table,
+    model_spec,
+    zipfit_tables,
+)
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
 from scoring.runner import checkpoint_seconds, compute_cached
@@ -159,7 +167,8 @@ class RayEngine:
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
     ) -> ZipfitResult:
-        """Exact ZIP-FIT like `pipeline.run_zipfit` (same cache tables; `workers`: threads for C(t) only)."""
+        """Exact ZIP-FIT like `pipeline.run_zipfit` (same cache tables); `workers` is taken for the same signature:
+        the cluster's CPUs set the parallelism."""
         if not targets:
             raise ValueError("ZIP-FIT needs at least one target text")
         cache = cache or Cache(None)
@@ -279,22 +288,6 @@ class RayEngine:
             compute=self.ray.data.ActorPoolStrategy(size=min(actors, len(shards))),
             **per_actor,
         )
-
-
-# --- the cache tables (as scoring.pipeline builds them) ---------------------------------------------------------
-
-
-def zipfit_tables(cache: Cache, params: ZipfitParams, target_keys: np.ndarray) -> tuple[CacheTable, CacheTable]:
-    """The tables `pipeline.run_zipfit` uses: C(s) per (compressor, level); alignments per target set too."""
-    settings = asdict(params)
-    size_table = cache.table("zipfit-size", settings, np.int64)
-    align_table = cache.table("zipfit-alignment", {**settings, "targets": list_digest(target_keys)}, np.float64, (2,))
-    return size_table, align_table
-
-
-def embedding_table(cache: Cache, spec: ModelSpec, params: RdsParams, device: Device) -> CacheTable:
-    """The table `pipeline.embed_texts` uses on `device`: (d,) float32 per text."""
-    return cache.table("rds-embedding", embedding_settings(spec, params, device.dtype), np.float32, (spec.dim,))
 
 
 def _target_sizes(targets: Sequence[str], params: ZipfitParams, table: CacheTable) -> np.ndarray:

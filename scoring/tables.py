@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 METADATA_KEY = b"scoring"
 RECORD_FORMATS = (".jsonl", ".csv", ".parquet")
-FORMULA_START = ("=", "+", "-", "@")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a CSV cell as a formula (OWASP's list): such cells get a '."""
 
 
 def method_columns(

@@ -69,6 +69,15 @@ def test_csv_cells_that_look_like_formulas_get_a_quote():
     assert text.splitlines() == ["text", "'=SUM(A1)", "'+1", "'-2", "'@x", "fine"]
 
 
+def test_csv_cells_starting_with_a_tab_or_carriage_return_get_a_quote_too():
+    """Spreadsheets may drop a leading tab or CR and then read a formula (OWASP lists both)."""
+    texts = ["\t=cmd|' /C calc'!A0", "\r=1+1", "\tindented"]
+    pool = parse_dataset("".join(json.dumps({"text": t}) + "\n" for t in texts).encode(), name="p.jsonl")
+    table = results_table(pool, method_columns("zipfit", np.zeros(3), np.arange(3), np.zeros(3, int), None), {})
+    rows = pacsv.read_csv(io.BytesIO(records_bytes(table, np.ones(3, dtype=bool), "csv"))).to_pylist()
+    assert [row["text"] for row in rows] == ["'" + t for t in texts]
+
+
 def test_manifest_names_the_file_and_its_hash():
     about = manifest(
         selection="union",

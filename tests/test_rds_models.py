@@ -64,7 +64,7 @@ def test_bundled_models_are_described_honestly():
     assert "not the paper's causal LM" in minilm.label
     assert smollm2.identity["version"] == "0.1.2"
     assert smollm2.identity["bytes"] > 90_000_000
-    assert models.registered_models()[:2] == ["smollm2", "minilm"]
+    assert list(models.MODELS)[:2] == ["smollm2", "minilm"]
 
 
 def test_max_length_above_what_the_model_reads_is_refused():

@@ -28,14 +28,14 @@ results = state.page_results("Scores", "The scores appear here as soon as a meth
 
 frame, k = results.frame, results.k
 methods = [m for m in ("zipfit", "rds") if f"{m}_score" in frame]
-round_robin = results.inputs.rds.selection != "max"
+rds_ranked_by_its_score = results.inputs.rds.selection == "max"  # else by round-robin or mean, not this score
 
 for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
     with column:
         if method not in methods:
             st.info(results.not_shown(method))
             continue
-        threshold = method == "zipfit" or not round_robin
+        threshold = method == "zipfit" or rds_ranked_by_its_score
         state.plotly_chart(f"hist.{method}", results.key, charts.score_histogram, frame, method, k, threshold)
         if method == "zipfit" and results.inputs.zipfit_mode == "fast":
             st.caption(
