@@ -41,7 +41,7 @@ from scoring.pipeline import (
     zipfit_metadata,
 )
 from scoring.progress import ProgressFn
-from scoring.ranking import check_k, ranks_descending
+from scoring.ranking import check_k
 from scoring.rds import SELECTIONS
 from scoring.tables import (
     METADATA_KEY,
@@ -324,8 +324,7 @@ def _score(args: argparse.Namespace) -> None:
                         workers=args.workers,
                         on_progress=progress,
                     )
-            ranks = ranks_descending(result.score)
-            columns.update(method_columns("zipfit", result.score, ranks, result.nearest_target, args.k))
+            columns.update(method_columns("zipfit", result.score, result.rank, result.nearest_target, args.k))
             estimated = args.zipfit_mode == "fast" and zipfit_fast.estimates(pool.texts, len(targets))
             metadata["zipfit"] = zipfit_metadata(zipfit_params, args.zipfit_mode, estimated=estimated)
         if rds_params is not None and spec is not None:

@@ -26,6 +26,7 @@ from scoring.hashing import list_digest, params_digest, text_keys
 from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device, load_encoder, resolve_model
 from scoring.native import gzip_pair_sizes, gzip_sizes
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
+from scoring.ranking import ranks_descending
 from scoring.rds import RdsResult
 from scoring.runner import compute_cached
 from scoring.spill import memory_budget, scratch_array, spill_folder
@@ -51,6 +52,11 @@ class ZipfitResult:
 
     score: np.ndarray
     nearest_target: np.ndarray
+
+    @property
+    def rank(self) -> np.ndarray:
+        """(N,) int64 selection order by score, 0 = chosen first; ties go to the lower index."""
+        return ranks_descending(self.score)
 
 
 def run_zipfit(

@@ -374,7 +374,8 @@ def test_the_live_status_panel_sits_alone_in_a_container_of_its_own(app):
 
 def test_fast_mode_is_labelled_an_approximation_everywhere(app):
     app.session_state["lens.zipfit_fast"] = True
-    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL * 3)).run()
+    distinct = [{**record, "text": f"{record['text']} ({copy})"} for copy in range(2) for record in SMALL_POOL]
+    upload(app, "pool", "small.jsonl", jsonl(distinct)).run()  # 120 texts: enough to estimate (60 are not)
     app.switch_page("views/export.py")
     settle(app)
     app.radio(key="lens.export.which").set_value("zipfit").run()
