@@ -81,9 +81,9 @@ def _job_status(job: Job, spec: JobSpec) -> None:
 
 
 def _retry_button(job: Job, spec: JobSpec, label: str) -> None:
-    if st.button(label, key=state.key(f"retry.{job.key}")):
-        spec.restart()
-        st.rerun(scope="app")
+    # A callback, not `if st.button(...)`: a click is handled even when the rerun it causes draws no button
+    # (the job began stopping meanwhile: the click was lost, and the job stayed cancelled).
+    st.button(label, key=state.key(f"retry.{job.key}"), on_click=spec.restart)
 
 
 def _progress_text(job: Job) -> str:

@@ -132,11 +132,13 @@ class JobSpec:
 
     def ensure(self) -> Job:
         """The job, submitted if new or cancelled by another session; a failed one, or one this session
-        cancelled (stopped, or running on for another session), is returned as is (for a retry button), and
-        the job this session showed before in the lane stops unless someone else wants it."""
+        cancelled (stopped, stopping, running on for another session, or no longer kept), is returned as is
+        (for a retry button), and the job this session showed before in the lane stops unless someone else
+        wants it."""
         existing = state.jobs().get(self.key)
-        if existing is not None and (existing.state == FAILED or self.withdrawn):
-            return state.jobs().attend(self.key, lane=self.lane, by=state.session_id()) or existing
+        if self.withdrawn or (existing is not None and existing.state == FAILED):
+            shown = state.jobs().attend(self.key, lane=self.lane, by=state.session_id())
+            return shown or Job(self.key, self.label, state=CANCELLED)  # no longer kept: still cancelled here
         return self.restart()
 
     def restart(self) -> Job:

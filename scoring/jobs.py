@@ -128,14 +128,14 @@ class JobManager:
         self._keep = keep
 
     def submit(self, key: str, label: str, fn: JobFn, *, lane: str = "default", by: Hashable | None = None) -> Job:
-        """The job for `key`: the existing one unless it failed or was cancelled, else a new one.
+        """The job for `key`: the existing one unless it failed or was cancelled (or is stopping), else a new one.
 
         `by` names the submitter: the job it wanted before in this lane is stopped if wanted by no one else
         (a session that changed its inputs, a slider stepped with the keyboard through every value on the way).
         """
         with self._lock:
             job = self._jobs.get(key)
-            fresh = job is None or job.state in (FAILED, CANCELLED)
+            fresh = job is None or job.state in (FAILED, CANCELLED) or job.cancel_event.is_set()
             if fresh:
                 job = self._jobs[key] = Job(key=key, label=label)
                 self._forget_old()
@@ -173,10 +173,8 @@ class JobManager:
         Example: tab a cancels "k9" and moves to "k8" (submitted); back on "k9", `attend("k9", by="a")` stops "k8".
         """
         with self._lock:
-            job = self._jobs.get(key)
-            if job is not None:
-                self._look(by, lane, key)
-            return job
+            self._look(by, lane, key)
+            return self._jobs.get(key)
 
     def forget_submitters(self, gone: Callable[[Hashable], bool]) -> None:
         """Withdraw every submitter for which `gone(by)` holds (e.g. a closed browser tab) from the jobs it
@@ -217,7 +215,8 @@ class JobManager:
         job.wanted_by.discard(by)
         if job.active and not job.wanted_by:
             job.cancel()  # queued: its worker skips it; running: it stops at its next checkpoint
-            del self._jobs[job.key]  # asked for again, it is a new job that resumes from the cache
+            # It stays known (a session that cancelled it is shown "cancelled"); asked for again, it is a new
+            # job that resumes from the cache.
 
     def _forget_old(self) -> None:
         finished = [key for key, job in self._jobs.items() if not job.active]

@@ -23,6 +23,7 @@ from streamlit.testing.v1 import AppTest
 
 from scoring.cache import CACHE_ENV
 from scoring.cli import main
+from scoring.errors import Cancelled
 from scoring.jobs import CANCELLED
 from scoring.loading import load_dataset
 from scoring.pipeline import ZipfitParams, run_rds, run_zipfit
@@ -551,6 +552,65 @@ def test_a_job_another_session_cancelled_starts_again_for_a_session_that_arrives
     assert results(other).jobs["zipfit"] is not cancelled  # not "ZIP-FIT was cancelled": it never cancelled
     settle(other)
     assert results(other).zipfit is not None
+
+
+def second_session(level: int) -> AppTest:
+    """Another browser session on the same server process, at gzip `level`."""
+    other = AppTest.from_file(APP, default_timeout=120)
+    other.session_state["lens.model"] = "fake"
+    other.session_state["lens.level"] = level
+    other.run()
+    return other
+
+
+def test_a_job_this_session_cancelled_stays_cancelled_when_the_session_running_it_moves_on(app):
+    """It was started again for this session, which had cancelled it (the job had been forgotten)."""
+    app.session_state["lens.level"] = 6  # a level no other test runs (shared cache): seconds of work
+    app.run()
+    other = second_session(6)
+    shared = results(app).jobs["zipfit"]
+    assert results(other).jobs["zipfit"] is shared
+    cancel_zipfit(app)  # it runs on for the other session
+    assert shared.active
+    other.session_state["lens.level"] = 9
+    other.run()  # nobody wants level 6 now: it stops
+    assert shared.wait(60).state == CANCELLED
+    app.run()
+    shown = results(app).jobs["zipfit"]
+    assert shown.state == CANCELLED, shown
+    assert [b.label for b in app.get("button") if b.label == "Resume"] == ["Resume"]
+    for job in results(other).jobs.values():
+        job.cancel()
+
+
+def test_resume_clicked_while_the_job_is_stopping_runs_it_again(app, monkeypatch):
+    """The click came in a rerun that drew no Resume button (the job was "cancelling…"), so it was lost."""
+    from dashboard import work
+
+    stopping, real = threading.Event(), work.run_zipfit
+
+    def slow_to_stop(*args, **kwargs):  # holds the job in "cancelling" until the test lets it go
+        try:
+            return real(*args, **kwargs)
+        except Cancelled:
+            stopping.wait(60)
+            raise
+
+    monkeypatch.setattr(work, "run_zipfit", slow_to_stop)
+    app.session_state["lens.level"] = 1  # a level no other test runs (shared cache): seconds of work
+    app.run()
+    other = second_session(1)
+    shared = results(app).jobs["zipfit"]
+    cancel_zipfit(other)  # runs on for app; other shows "cancelled here" and Resume
+    assert any(b.label == "Resume" for b in other.get("button"))
+    cancel_zipfit(app)  # now nobody wants it: it is stopping
+    assert shared.cancelling
+    next(b for b in other.get("button") if b.label == "Resume").click()
+    other.run()
+    stopping.set()
+    assert shared.wait(60).state == CANCELLED
+    settle(other)
+    assert results(other).zipfit is not None  # on the old code: "ZIP-FIT was cancelled" and Resume again
 
 
 def test_a_max_length_beyond_the_model_is_refused_in_the_sidebar(app):

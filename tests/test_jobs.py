@@ -155,7 +155,8 @@ def test_a_submitter_that_moves_on_stops_its_job_unless_someone_else_wants_it():
     b = jobs.submit("b", "b", work("b"), lane="zipfit", by="s1")  # s1 moves on: a stays, s2 wants it
     c = jobs.submit("c", "c", work("c"), lane="zipfit", by="s1")  # s1 moves on again: b (queued) is dropped
     other_lane = jobs.submit("d", "d", work("d"), lane="rds", by="s1")  # another lane: nothing dropped
-    assert jobs.get("b") is None
+    assert jobs.get("b") is b  # still known, for a session that cancelled it
+    assert b.state == CANCELLED
     assert b.cancel_event.is_set()
     assert jobs.get("a") is a
     assert jobs.get("c") is c
