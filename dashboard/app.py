@@ -37,10 +37,17 @@ if chosen is None:
     st.info("Choose target examples and a candidate pool in the sidebar to start.")
     st.stop()
 pool_size, target_count = len(chosen.pool.dataset), len(chosen.targets.dataset)
+fast_note = ""
+if chosen.zipfit_mode == "fast":
+    fast_note = (
+        " · ZIP-FIT in **fast mode: approximate scores**"
+        if work.zipfit_estimated(chosen)
+        else " · ZIP-FIT in fast mode, which compressed every pair of these few texts: exact scores"
+    )
 st.caption(
     f"**{pool_size:,}** {plural(pool_size, 'candidate')} from {plain(chosen.pool.label)} · "
     f"**{target_count:,}** {plural(target_count, 'target')} from {plain(chosen.targets.label)} · k = **{chosen.k:,}**"
-    + (" · ZIP-FIT in **fast mode: approximate scores**" if chosen.zipfit_mode == "fast" else "")
+    + fast_note
 )
 specs = work.method_jobs(chosen)
 jobs = status.show(list(specs.values()))

@@ -100,15 +100,22 @@ def describe(inputs: Inputs) -> dict:
             "texts_sha256": inputs.targets.digest,
             "task_field": inputs.task_field,
         },
-        "zipfit": zipfit_metadata(
-            inputs.zipfit,
-            inputs.zipfit_mode,
-            estimated=inputs.zipfit_mode == "fast"
-            and zipfit_fast.estimates(inputs.pool.dataset.texts, len(inputs.targets.dataset)),
-        ),
+        "zipfit": zipfit_metadata(inputs.zipfit, inputs.zipfit_mode, estimated=zipfit_estimated(inputs)),
         "rds": _rds_about(inputs),
         "k": inputs.k,
     }
+
+
+def zipfit_estimated(inputs: Inputs) -> bool:
+    """Whether ZIP-FIT's scores are estimates: fast mode, with a pool and targets large enough for it to estimate
+    (with fewer, it compresses every pair and its scores are exact: `scoring.zipfit_fast.estimates`)."""
+    pool, targets = inputs.pool, len(inputs.targets.dataset)
+    return inputs.zipfit_mode == "fast" and _estimates(pool.digest, targets, pool.dataset.texts)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _estimates(pool_digest: str, targets: int, _texts: list[str]) -> bool:
+    return zipfit_fast.estimates(_texts, targets)
 
 
 def _rds_about(inputs: Inputs) -> dict:

@@ -373,6 +373,23 @@ def test_the_live_status_panel_sits_alone_in_a_container_of_its_own(app):
         job.cancel()
 
 
+def test_fast_mode_on_a_few_texts_says_its_scores_are_exact(app):
+    """60 texts: fast mode compresses every pair, so nothing is labelled an approximation (all of it was)."""
+    app.session_state["lens.zipfit_fast"] = True
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
+    app.switch_page("views/export.py")
+    settle(app)
+    app.radio(key="lens.export.which").set_value("zipfit").run()
+    manifest = json.loads(app.get("json")[0].proto.body)
+    assert manifest["run"]["zipfit"]["approximation"].startswith("none: fast mode compressed every pair")
+    assert manifest["file"].startswith("selection-zipfit-k")
+    captions = " ".join(c.value for c in app.caption)
+    assert "compressed every pair of these few texts: exact scores" in captions
+    assert "approximate" not in captions
+    exact = run_zipfit([r["text"] for r in SMALL_POOL], load_dataset(SAMPLE / "targets_humaneval.jsonl").texts)
+    np.testing.assert_allclose(results(app).zipfit.score, exact.score, rtol=0, atol=1e-12)
+
+
 def test_fast_mode_is_labelled_an_approximation_everywhere(app):
     app.session_state["lens.zipfit_fast"] = True
     distinct = [{**record, "text": f"{record['text']} ({copy})"} for copy in range(2) for record in SMALL_POOL]

@@ -31,7 +31,7 @@ mask = selection_mask(frame.get("zipfit_rank"), frame.get("rds_rank"), which, k)
 count = int(mask.sum())
 chosen = selected_records(results.table(), mask)
 data = table_bytes(chosen, fmt)
-fast = results.inputs.zipfit_mode == "fast" and which != "rds"  # approximate scores: the file's name says so
+fast = work.zipfit_estimated(results.inputs) and which != "rds"  # approximate scores: the file's name says so
 suffix = ("-fast" if which == "zipfit" else "-zipfit-fast") if fast else ""
 name = f"selection-{which}{suffix}-k{k}.{fmt}"
 st.download_button(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from dashboard import charts, records, state
+from dashboard import charts, records, state, work
 from dashboard.text import plain, plural
 from scoring.compare import NEITHER, spearman
 
@@ -37,7 +37,7 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
             continue
         threshold = method == "zipfit" or rds_ranked_by_its_score
         state.plotly_chart(f"hist.{method}", results.key, charts.score_histogram, frame, method, k, threshold)
-        if method == "zipfit" and results.inputs.zipfit_mode == "fast":
+        if method == "zipfit" and work.zipfit_estimated(results.inputs):
             st.caption(
                 "ZIP-FIT fast mode: these scores and nearest targets are an approximation of exact ZIP-FIT; "
                 "its top 10% differed from exact's by up to a fifth on our test target sets (most where many "
