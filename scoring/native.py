@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scoring.compression import GZIP_FRAME_BYTES
+from scoring import zipfit
+from scoring.compression import GZIP_FRAME_BYTES, sizer
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +125,23 @@ def _packed(texts: Sequence[bytes]) -> tuple[bytes, np.ndarray]:
     offsets = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(t) for t in texts], out=offsets[1:])
     return b"".join(texts), offsets
+
+
+def size_functions(compressor: str, level: int) -> tuple[Sizes, JointSizes]:
+    """C(s) of texts and C(x⊕t) of blocks for the compressor and level: the C helper for gzip when it is built
+    (and agrees with zlib), else Python loops (with a sizer made per call, so threads never share one).
+
+    >>> sizes, joint = size_functions("gzip", 9)
+    >>> sizes([b"abc"]).tolist(), joint([b"abc"], [b"abc", b"xyz"]).tolist()
+    ([23], [[26, 26]])
+    """
+    native_sizes = gzip_sizes(level) if compressor == "gzip" else None
+    native_joint = gzip_pair_sizes(level) if compressor == "gzip" else None
+
+    def sizes(texts: Sequence[bytes]) -> np.ndarray:
+        return native_sizes(texts) if native_sizes else zipfit.sizes(texts, sizer(compressor, level))
+
+    def joint(xs: Sequence[bytes], targets: Sequence[bytes]) -> np.ndarray:
+        return native_joint(xs, targets) if native_joint else zipfit.joint_sizes(xs, targets, sizer(compressor, level))
+
+    return sizes, joint

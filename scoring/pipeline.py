@@ -20,11 +20,11 @@ import numpy as np
 
 from scoring import rds, zipfit, zipfit_fast
 from scoring.cache import Cache, CacheTable
-from scoring.compression import Sizer, check_level, sizer
+from scoring.compression import check_level
 from scoring.errors import Cancelled, OptionError
 from scoring.hashing import list_digest, params_digest, text_keys
 from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device, load_encoder, resolve_model
-from scoring.native import gzip_pair_sizes, gzip_sizes
+from scoring.native import size_functions
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.ranking import ranks_descending
 from scoring.rds import RdsResult
@@ -79,17 +79,14 @@ def run_zipfit(
         raise ValueError("ZIP-FIT needs at least one target text")
     cache = cache or Cache(None)
     workers = workers or default_workers()
-    thread_sizer = _per_thread_sizer(params)
     target_keys, pool_keys = text_keys(targets), text_keys(pool)
     size_table, align_table = zipfit_tables(cache, params, target_keys)
     counter = ProgressCounter(len(pool) * len(targets), on_progress)
 
-    native_sizes = gzip_sizes(params.level) if params.compressor == "gzip" else None
+    sizes, joint_sizes = size_functions(params.compressor, params.level)
 
     def size_chunk(texts: Sequence[str]) -> Callable[[np.ndarray], np.ndarray]:
-        if native_sizes:
-            return lambda idx: native_sizes([texts[i].encode() for i in idx])
-        return lambda idx: zipfit.sizes([texts[i].encode() for i in idx], thread_sizer())
+        return lambda idx: sizes([texts[i].encode() for i in idx])
 
     target_sizes = compute_cached(target_keys, size_chunk(targets), size_table, chunk_size=1024, workers=workers)
     target_bytes = [text.encode() for text in targets]
@@ -102,11 +99,8 @@ def run_zipfit(
             pool_keys[pending], size_chunk(pending_texts), size_table, chunk_size=256, workers=workers, cancel=cancel
         )
 
-    native = gzip_pair_sizes(params.level) if params.compressor == "gzip" else None
-
     def align_chunk(idx: np.ndarray) -> np.ndarray:
-        xs = [pool[i].encode() for i in idx]
-        joint = native(xs, target_bytes) if native else zipfit.joint_sizes(xs, target_bytes, thread_sizer())
+        joint = joint_sizes([pool[i].encode() for i in idx], target_bytes)
         score, nearest = zipfit.alignments_from_sizes(pool_sizes[idx], target_sizes, joint)
         return np.stack([score, nearest], axis=1)
 
@@ -146,24 +140,18 @@ def run_zipfit_fast(
     cache = cache or Cache(None)
     workers = workers or default_workers()
     size_table = zipfit_size_table(cache, params)
-    thread_sizer = _per_thread_sizer(params)
-
-    native_sizes = gzip_sizes(params.level)
+    sizes, joint_sizes = size_functions(params.compressor, params.level)
 
     def sizes_of(texts: Sequence[str]) -> np.ndarray:
-        if native_sizes:
-            chunk = lambda idx: native_sizes([texts[i].encode() for i in idx])  # noqa: E731
-        else:
-            chunk = lambda idx: zipfit.sizes([texts[i].encode() for i in idx], thread_sizer())  # noqa: E731
+        chunk = lambda idx: sizes([texts[i].encode() for i in idx])  # noqa: E731
         return compute_cached(text_keys(texts), chunk, size_table, chunk_size=256, workers=workers, cancel=cancel)
 
     pool_bytes, target_bytes = [t.encode() for t in pool], [t.encode() for t in targets]
-    native = gzip_pair_sizes(params.level)
 
     def joint(xs: Sequence[bytes], ts: Sequence[bytes]) -> np.ndarray:
         if cancel is not None and cancel.is_set():
             raise Cancelled("cancelled")
-        return native(xs, ts) if native else zipfit.joint_sizes(xs, ts, thread_sizer())
+        return joint_sizes(xs, ts)
 
     score, nearest = zipfit_fast.fast_alignments(
         pool_bytes,
@@ -208,18 +196,6 @@ def rds_metadata(params: RdsParams, spec: ModelSpec, device: Device, task_field:
         "selection": params.selection,
         "task_field": task_field,
     }
-
-
-def _per_thread_sizer(params: ZipfitParams) -> Callable[[], Sizer]:
-    """A function returning this thread's own sizer (zstd contexts must not be shared across threads)."""
-    local = threading.local()
-
-    def get() -> Sizer:
-        if not hasattr(local, "sizer"):
-            local.sizer = sizer(params.compressor, params.level)
-        return local.sizer
-
-    return get
 
 
 # --- RDS+ -------------------------------------------------------------------------------------------------------

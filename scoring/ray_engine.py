@@ -44,10 +44,10 @@ import numpy as np
 
 from scoring import rds, zipfit
 from scoring.cache import Cache, CacheTable
-from scoring.compression import sizer
 from scoring.errors import Cancelled, OptionError
 from scoring.hashing import text_keys
 from scoring.models import Device, ModelSpec, default_device
+from scoring.native import size_functions
 from scoring.pipeline import (
     PAIRS_PER_CHUNK,
     RdsParams,
@@ -435,10 +435,7 @@ def _quiet_ray_data(ray: ModuleType) -> None:
 
 def sizes_of(texts: Sequence[bytes], params: ZipfitParams) -> np.ndarray:
     """(n,) int64 C(s): the native gzip helper if this process has it, else `zipfit.sizes`."""
-    from scoring.native import gzip_sizes
-
-    native = gzip_sizes(params.level) if params.compressor == "gzip" else None
-    return native(texts) if native else zipfit.sizes(texts, sizer(params.compressor, params.level))
+    return size_functions(params.compressor, params.level)[0](texts)
 
 
 def zipfit_rows(
@@ -450,16 +447,12 @@ def zipfit_rows(
     numbers. Example: `zipfit_rows(["abc"], np.array([-1]), [b"abc"], np.array([23]), ZipfitParams())`
     -> size [23], score [0.87] (1 - NCD 0.13), nearest [0.0].
     """
-    from scoring.native import gzip_pair_sizes
-
     xs = [text.encode() for text in texts]
     sizes = np.array(sizes, dtype=np.int64)
     unknown = np.flatnonzero(sizes < 0)
     if len(unknown):
         sizes[unknown] = sizes_of([xs[i] for i in unknown], params)
-    native = gzip_pair_sizes(params.level) if params.compressor == "gzip" else None
-    size = sizer(params.compressor, params.level)
-    joint = native(xs, targets) if native else zipfit.joint_sizes(xs, targets, size)
+    joint = size_functions(params.compressor, params.level)[1](xs, targets)
     score, nearest = zipfit.alignments_from_sizes(sizes, target_sizes, joint)
     return {"size": sizes, "score": score, "nearest": nearest.astype(np.float64)}
 

@@ -59,8 +59,7 @@ def test_zipfit_on_ray_equals_the_local_engine_and_fills_the_same_cache(cluster,
     def fail(*_):
         raise AssertionError("the local engine recomputed what the Ray engine cached")
 
-    monkeypatch.setattr(pipeline, "gzip_pair_sizes", lambda level: fail)
-    monkeypatch.setattr(pipeline.zipfit, "joint_sizes", fail)
+    monkeypatch.setattr(pipeline, "size_functions", lambda compressor, level: (fail, fail))
     again = run_zipfit(pool, targets, ZipfitParams(level=6), cache=Cache(tmp_path / "cache"))
     np.testing.assert_array_equal(again.score, local.score)
 
