@@ -305,7 +305,7 @@ def _finite(value: Any) -> Any:
 
 
 def csv_bytes(table: pa.Table) -> bytes:
-    """CSV with a header row; nested values as JSON; text starting with = + - @ gets a leading `'`.
+    """CSV with a header row; nested values as JSON; text starting with = + - @, a tab or a CR gets a leading `'`.
 
     Example: a cell `=HYPERLINK("http://x")` is written as `'=HYPERLINK("http://x")` so that a spreadsheet
     shows it as text instead of running it.

@@ -53,7 +53,8 @@ st.download_button(
     key=state.key("export.manifest"),
 )
 st.caption(
-    "Original columns are kept as they were in the pool file. In CSV, cells starting with = + - @ get a "
+    "Original columns are kept as they were in the pool file. In CSV, cells starting with = + - @, a tab or a "
+    "carriage return get a "
     "leading ' so that spreadsheets show them as text instead of running them."
 )
 with st.expander("Manifest"):
@@ -63,6 +64,6 @@ shown = min(count, PREVIEW_ROWS)
 listed = f"The first {shown:,} of {count:,}" if shown < count else f"{count:,}"
 st.caption(
     f"{listed} {plural(count, 'record')} as the file holds them (long values shortened). "
-    "Click a row to read its whole text."
+    "Click a row (or, in the table, press Shift+Space) to read its whole text."
 )
 records.file_preview(chosen.slice(0, shown), np.flatnonzero(mask)[:shown], key="export.preview")
