@@ -5,9 +5,13 @@ text. A table is a folder of shard files `<sha256 of the file>.npy` holding a st
 the name is the checksum, so damage is detected on read; writes go to a temporary file that is renamed, so a
 crash leaves no half entry and two processes writing at once at worst store the same values twice.
 
->>> table = Cache("cache").table("zipfit-size", {"compressor": "gzip", "level": 9}, np.int64)
->>> values, found = table.get(text_keys(["some text"]))
->>> table.put(text_keys(["some text"]), np.array([29]))
+>>> import tempfile
+>>> from scoring.hashing import text_keys
+>>> table = Cache(tempfile.mkdtemp()).table("zipfit-size", {"compressor": "gzip", "level": 9}, np.int64)
+>>> shard = table.put(text_keys(["some text"]), np.array([29]))  # the new shard's name
+>>> values, found = table.get(text_keys(["some text", "another text"]))
+>>> values.tolist(), found.tolist()
+([29, 0], [True, False])
 """
 
 from __future__ import annotations

