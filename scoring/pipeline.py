@@ -99,6 +99,8 @@ def run_zipfit(
             pool_keys[pending], size_chunk(pending_texts), size_table, chunk_size=256, workers=workers, cancel=cancel
         )
 
+    lengths = np.fromiter(map(len, pool), dtype=np.int64, count=len(pool))
+
     def align_chunk(idx: np.ndarray) -> np.ndarray:
         joint = joint_sizes([pool[i].encode() for i in idx], target_bytes)
         score, nearest = zipfit.alignments_from_sizes(pool_sizes[idx], target_sizes, joint)
@@ -110,7 +112,8 @@ def run_zipfit(
         align_table,
         chunk_size=max(1, PAIRS_PER_CHUNK // len(targets)),
         workers=workers,
-        order=-np.fromiter(map(len, pool), dtype=np.int64, count=len(pool)),  # longest first: the threads end together
+        order=-lengths,
+        cost=lengths + np.mean([len(t) for t in targets]),  # a pair's work: about its length
         advance=lambda n: counter.advance(n * len(targets)),
         cancel=cancel,
         out=values,
@@ -300,8 +303,9 @@ def embed_texts(
     """(N, d) float32 RDS+ embeddings (unit rows; zero for empty texts), through the cache.
 
     Cached per (model identity, pooling, max length, precision, text sha256); when every text is cached the
-    model is not loaded. The texts to embed are sorted by token count, longest first, and cut into batches of
-    `batch_size`, so a batch wastes little on padding, memory peaks at once and the ETA errs on the safe side.
+    model is not loaded. The texts to embed are sorted by token count and cut into batches of `batch_size`, so a
+    batch wastes little on padding; the longest batch runs first, so memory peaks at once, then batches of
+    every length mixed, so the ETA holds from the start.
     `out` (N, d), zero-filled (e.g. `spill.scratch_array`), receives the embeddings and is returned.
     """
     cache = cache or Cache(None)
@@ -333,6 +337,7 @@ def embed_texts(
         table,
         chunk_size=params.batch_size,
         order=-tokens,
+        cost=tokens,
         advance=counter.advance,
         cancel=cancel,
         out=values,

@@ -131,10 +131,23 @@ def test_bad_parameters_are_refused(fake):
         run_rds(POOL, TARGETS, FAKE, task_ids=["a"])
 
 
-def test_batches_follow_token_counts_longest_first(fake):
+def test_batches_follow_token_counts_the_longest_first(fake):
     texts = ["abcdefghijklmnopqrstuvwxyz", "a b c d e f", "x", "a b c d e", "qwertyuiopasdfghjkl zz"]
     embed_texts(texts, RdsParams(model="fake", batch_size=2))
-    assert fake.batch_shapes == [(2, 6), (2, 2), (1, 1)]  # 6+5 tokens, then 2+1, then 1: not by characters
+    assert fake.batch_shapes[0] == (2, 6)  # 6+5 tokens first (memory peaks at once); not by characters
+    assert sorted(fake.batch_shapes) == [(1, 1), (2, 2), (2, 6)]  # then 2+1, and 1
+
+
+def test_progress_follows_the_work_done_so_the_eta_holds_from_the_start(fake):
+    # A third of the texts have 15x the tokens. Longest first, the first quarter of the texts held 60% of the
+    # work, so an early ETA was about twice too long; now each stretch of batches costs about the average.
+    texts = [" ".join(f"w{i}" for _ in range(60 if i % 3 == 0 else 4)) for i in range(300)]
+    work = lambda: sum(b * length for b, length in fake.batch_shapes)  # noqa: E731 - token slots computed
+    seen = []
+    embed_texts(texts, RdsParams(model="fake", batch_size=4), on_progress=lambda d, t: seen.append((d / t, work())))
+    shares = [(round(texts_done, 2), round(done / work(), 2)) for texts_done, done in seen[1:]]
+    assert len(shares) == 75
+    assert all(abs(texts_done - done) < 0.1 for texts_done, done in shares), shares
 
 
 def test_embedding_id_names_the_embedding_space(fake, monkeypatch):

@@ -17,6 +17,7 @@ import zip_fit.zipfit
 import zstandard
 from zip_fit.zipfit import ZIPFIT
 
+from scoring import pipeline
 from scoring.cache import Cache
 from scoring.compression import check_level, sizer
 from scoring.errors import Cancelled, OptionError
@@ -175,6 +176,29 @@ def test_progress_starts_with_the_pairs_already_in_the_cache(tmp_path):
     run_zipfit(pool, targets, cache=cache, on_progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (8 * 3, 36)
     assert seen[-1] == (36, 36)
+
+
+def test_progress_follows_the_work_done_so_the_eta_holds_from_the_start(monkeypatch):
+    # A third of the texts are 15x longer. Longest first, the first quarter of the pairs held 60% of the bytes
+    # to compress, so an early ETA was about twice too long; now each stretch of pairs costs about the average.
+    rng = random.Random(0)
+    pool = [rng.choice("abcdefgh") * (1500 if i % 3 == 0 else 100) + str(i) for i in range(600)]
+    targets = [f"target {j} " * 5 for j in range(64)]
+    monkeypatch.setattr(pipeline, "PAIRS_PER_CHUNK", 512)  # 8 texts a chunk: 75 chunks
+    sizes, joint = pipeline.size_functions("gzip", 9)
+    compressed = [0]
+
+    def counting_joint(xs, ts):
+        compressed[0] += sum(len(x) * len(ts) + sum(map(len, ts)) for x in xs)
+        return joint(xs, ts)
+
+    monkeypatch.setattr(pipeline, "size_functions", lambda compressor, level: (sizes, counting_joint))
+    total_bytes = sum(len(x.encode()) * len(targets) + sum(map(len, targets)) for x in pool)
+    seen = []
+    run_zipfit(pool, targets, workers=1, on_progress=lambda done, total: seen.append((done / total, compressed[0])))
+    shares = [(round(pairs, 2), round(done / total_bytes, 2)) for pairs, done in seen[1:]]
+    assert len(shares) == 75
+    assert all(abs(pairs - work) < 0.1 for pairs, work in shares), shares
 
 
 def test_cancel_stops_with_cancelled():
