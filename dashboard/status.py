@@ -52,7 +52,7 @@ def _panel(specs: list[JobSpec]) -> None:
 
 def _job_status(job: Job, spec: JobSpec) -> None:
     if job.state == DONE:
-        st.progress(1.0, text=f"{job.label}: done in {job.elapsed_seconds():.1f} s")
+        st.progress(1.0, text=f"{job.label}: {_done_text(job)}")
     elif job.cancelling:
         st.progress(job.fraction, text=f"{job.label}: {job.fraction:.0%} · cancelling after the current step…")
     elif job.active and spec.withdrawn:
@@ -84,6 +84,17 @@ def _retry_button(job: Job, spec: JobSpec, label: str) -> None:
     # A callback, not `if st.button(...)`: a click is handled even when the rerun it causes draws no button
     # (the job began stopping meanwhile: the click was lost, and the job stayed cancelled).
     st.button(label, key=state.key(f"retry.{job.key}"), on_click=spec.restart)
+
+
+def _done_text(job: Job) -> str:
+    """`done in 3.2 s`, saying when the time covers only part of the work (a resumed run, the cache)."""
+    text = f"done in {job.elapsed_seconds():.1f} s"
+    already = job.first_report[1] if job.first_report else 0
+    if job.total and already >= job.total:
+        return f"{text} (all of it found in the cache)"
+    if job.total and already > 0:
+        return f"{text} (resumed at {already / job.total:.0%}: the rest was in the cache)"
+    return text
 
 
 def _progress_text(job: Job) -> str:

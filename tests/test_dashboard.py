@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import sys
 import threading
 import time
@@ -345,6 +346,9 @@ def test_a_failing_job_is_shown_and_the_app_stays_usable(app):
 def test_cancel_stops_a_job_and_resume_finishes_it(app):
     app.session_state["lens.level"] = 8  # a fresh ZIP-FIT on the whole sample: seconds of work
     app.run()
+    job = results(app).jobs["zipfit"]
+    while job.done == 0 and job.active:  # some work finished, so the resumed run starts from it
+        time.sleep(0.05)
     cancel = next(b for b in app.get("button") if b.key and b.key.startswith("lens.cancel.zipfit"))
     cancel.click()
     settle(app)
@@ -354,6 +358,8 @@ def test_cancel_stops_a_job_and_resume_finishes_it(app):
     next(b for b in app.get("button") if b.label == "Resume").click()
     settle(app)
     assert results(app).zipfit is not None
+    done = next(bar.text for bar in app.get("progress") if bar.text.startswith("ZIP-FIT:"))
+    assert re.fullmatch(r"ZIP-FIT: done in [\d.]+ s \(resumed at \d+%: the rest was in the cache\)", done), done
 
 
 def test_the_live_status_panel_sits_alone_in_a_container_of_its_own(app):
