@@ -6,7 +6,8 @@ driver (this process) does everything else with the same code:
 - the cache stays on the driver: it looks up what is cached, sends only the missing texts (each distinct text
   once) to Ray, and stores what comes back in the same tables under the same keys as `run_zipfit` and
   `embed_texts`, so a local run after a Ray run computes nothing, and the other way round;
-- ZIP-FIT: the pool texts go out in shards of about `PAIRS_PER_SHARD` x⊕t pairs, longest first, through one
+- ZIP-FIT: the pool texts go out in shards of about `PAIRS_PER_SHARD` x⊕t pairs (longest first,
+  then mixed: `_shards`), through one
   `map_batches` of Ray tasks; the targets and their sizes are broadcast once with `ray.put`. A worker uses
   the native gzip helper when it has one (`scoring.native`), else the Python loop: the sizes are the same
   integers either way, so scores, nearest targets and ranks equal the local engine's exactly;
@@ -59,7 +60,7 @@ from scoring.pipeline import (
 )
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
-from scoring.runner import checkpoint_seconds, compute_cached
+from scoring.runner import checkpoint_seconds, compute_cached, mixed_order
 
 log = logging.getLogger(__name__)
 
@@ -247,7 +248,7 @@ class RayEngine:
         """(N, d) float32 embeddings like `pipeline.embed_texts`, through the same cache table.
 
         The table's key holds the precision of the cluster's device (`device()`), as a local run on that
-        device would. Shards are cut longest text first (characters: the driver loads no tokenizer).
+        device would. Shards are cut by text length (characters: the driver loads no tokenizer), longest first.
         """
         cache = cache or Cache(None)
         spec = model_spec(params, cache)
@@ -332,16 +333,19 @@ class _Todo:
 
 
 def _shards(columns: dict[str, Sequence[Any]], lengths: Sequence[int], rows: int) -> list[Any]:
-    """Arrow tables of `rows` rows each (column `row`: the index in `columns`), longest texts first.
+    """Arrow tables of `rows` rows each (column `row`: the index in `columns`), of texts of similar length, in
+    `mixed_order` of their lengths: the longest first (memory peaks at once), then mixed (a steady ETA).
 
     Each shard is built on its own (not sliced from one table) so that Ray ships only its rows.
     """
     import pyarrow as pa
 
-    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    parts = [order[start : start + rows] for start in range(0, len(order), rows)]
+    mixed = mixed_order(np.array([lengths[part].sum() for part in parts], dtype=np.float64))
     shards = []
-    for start in range(0, len(order), rows):
-        part = order[start : start + rows]
+    for part in (parts[i] for i in np.argsort(mixed, kind="stable")):
         table = {"row": pa.array(part, pa.int64())}
         for name, column in columns.items():
             if isinstance(column, np.ndarray):

@@ -20,7 +20,7 @@ from scoring.cli import main
 from scoring.loading import load_dataset
 from scoring.pipeline import RdsParams, ZipfitParams, embed_texts, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
-from scoring.ray_engine import RayEngine
+from scoring.ray_engine import RayEngine, _shards
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -114,3 +114,15 @@ def test_bad_engine_options_are_one_line_errors_and_write_nothing(tmp_path, caps
     assert f"error: {message}" in err
     assert "Traceback" not in err
     assert not out.exists()
+
+
+def test_shards_run_the_longest_first_then_mixed_so_the_eta_holds():
+    lengths = [1500 if i % 3 == 0 else 100 for i in range(600)]  # a third 15x longer
+    shards = _shards({"text": ["x" * n for n in lengths]}, lengths, 8)
+    rows = [shard["row"].to_numpy() for shard in shards]
+    assert sorted(np.concatenate(rows).tolist()) == list(range(600))  # every text once
+    assert max(len(r) for r in rows) == 8
+    done = np.cumsum([np.take(lengths, r).sum() for r in rows]) / sum(lengths)
+    assert np.take(lengths, rows[0]).tolist() == [1500] * 8  # memory peaks at once
+    shares = np.arange(1, len(rows) + 1) / len(rows)
+    assert np.abs(done - shares).max() < 0.1, np.round(np.c_[shares, done], 2).tolist()
