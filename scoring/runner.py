@@ -91,8 +91,8 @@ def compute_cached(
 
 
 def mixed_order(cost: np.ndarray, tail: float = 0.1) -> np.ndarray:
-    """Sort keys (N,) float64 that put items of every cost evenly mixed, the costliest first, then the cheapest
-    `tail` share, costliest first.
+    """Sort keys (N,) float64 for items of these costs: the costliest first, then items of every cost evenly
+    mixed, and last the cheapest `tail` share (the costliest of them first).
 
     Every stretch of the work then costs about the average, so the rate, and the ETA drawn from it, is right
     from the start (longest first made an early ETA about twice too long); the cheap tail lets the threads
