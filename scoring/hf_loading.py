@@ -82,6 +82,10 @@ def _stopping(model: Any, cancel: threading.Event | None) -> Iterator[None]:
             hook.remove()
 
 
+UNUSED_WEIGHTS = ("pooler.",)
+"""Weights RDS+ never uses (it reads the final hidden states): a folder may lack them, e.g. a BERT's pooler."""
+
+
 def offline() -> None:
     """Make sure the Hugging Face libraries never reach the network (also set before they are imported)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -97,12 +101,23 @@ def load_folder(folder: Path, device: Device) -> HfEncoder:
     hf_logging.disable_progress_bar()
     from safetensors import SafetensorError
 
-    safe = {"local_files_only": True, "trust_remote_code": False}
+    safe = {"local_files_only": True, "trust_remote_code": False, "use_safetensors": True}
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # its report of missing weights: we say it in one line, below
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **safe)
-        model = AutoModel.from_pretrained(folder, use_safetensors=True, dtype=device.torch_dtype(), **safe)
+        model, info = AutoModel.from_pretrained(folder, dtype=device.torch_dtype(), output_loading_info=True, **safe)
     except (OSError, ValueError, SafetensorError) as e:  # e.g. a truncated weights file
         raise OptionError("--model", f"{folder} cannot be loaded ({e}); copy or convert it again") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    missing = sorted(name for name in info["missing_keys"] if not name.startswith(UNUSED_WEIGHTS))
+    if missing:  # transformers filled them with random numbers: the embeddings would mean nothing
+        raise OptionError(
+            "--model",
+            f"{folder}: {len(missing)} of the model's weights are not in its .safetensors files (e.g. {missing[0]!r}),"
+            " which do not match its config.json; copy the model folder again, weights and config together",
+        )
     return HfEncoder(tokenizer, model.to(device.name).eval(), device)
 
 

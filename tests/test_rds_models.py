@@ -156,6 +156,15 @@ def test_damaged_weights_are_refused_before_any_work(tmp_path):
         resolve_model(str(folder))
 
 
+def test_weights_that_do_not_match_the_config_are_refused_not_replaced_by_random_ones(tmp_path):
+    folder = minilm_copy(tmp_path / "minilm")
+    (folder / "model.safetensors").unlink()
+    save_file({"foo.weight": np.zeros((2, 2), dtype=np.float32)}, str(folder / "model.safetensors"))
+    with pytest.raises(OptionError, match=r"weights are not in its .safetensors files \(e.g. 'embeddings\.") as e:
+        embed_texts(TEXTS, RdsParams(model=str(folder)))
+    assert "copy the model folder again, weights and config together" in str(e.value)
+
+
 def test_custom_model_code_never_runs(tmp_path):
     marker = tmp_path / "code-ran"
     folder = tiny_folder(
