@@ -207,6 +207,29 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM (`kill`, `timeout`, a stopped container), raised like Ctrl-C so finished work is saved."""
 
 
+class _Interrupts:
+    """Ctrl-C and SIGTERM: raised at once (KeyboardInterrupt, Terminated) and remembered, because Python drops
+    an exception raised inside a finalizer; the run then still stops, at its next chunk (`event`, the work's
+    cancel event) or before writing its output (`check`). Example: `signal.signal(SIGINT, interrupts.handle)`."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.signum: int | None = None
+
+    def handle(self, signum: int, frame: Any) -> NoReturn:
+        self.signum = signum
+        self.event.set()
+        raise self._exception()
+
+    def check(self) -> None:
+        """Raise the interrupt again if one arrived."""
+        if self.signum is not None:
+            raise self._exception()
+
+    def _exception(self) -> KeyboardInterrupt:
+        return Terminated() if self.signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 DISK_FULL_ADVICE = (
     "free some space or write elsewhere (--out, --cache-dir), then run the same command again; "
     "finished work stays in the cache"
@@ -218,13 +241,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     Ctrl-C, 143 by SIGTERM)."""
     args = build_parser().parse_args(argv)
     _configure_logging()
+    args.interrupts = interrupts = _Interrupts()
     in_main_thread = threading.current_thread() is threading.main_thread()  # only there can handlers be set
-    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
+    previous = {signum: signal.signal(signum, interrupts.handle) for signum in signals}
     try:
         args.run(args)
+        interrupts.check()  # one that came after the output was written: it is whole, but the run says so
     except ScoringError as e:
         if isinstance(e, Cancelled):
-            return _interrupted()
+            return _interrupted(143 if interrupts.signum == signal.SIGTERM else 130)
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Terminated:
@@ -244,8 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     finally:
-        if previous is not None:  # None also when a handler was set outside Python
-            signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            if handler is not None:  # None when a handler was set outside Python
+                signal.signal(signum, handler)
     return 0
 
 
@@ -255,10 +282,6 @@ def _where_written(args: argparse.Namespace) -> str:
     if hasattr(args, "no_cache") and not args.no_cache:
         places.append(f"the cache {args.cache_dir or default_cache_dir()}")
     return " or ".join(places) or "writing"
-
-
-def _terminate(signum: int, frame: Any) -> NoReturn:
-    raise Terminated
 
 
 def _interrupted(status: int = 130) -> int:
@@ -307,13 +330,15 @@ def _score(args: argparse.Namespace) -> None:
         task_ids = tasks.task_ids(targets, args.task_field)
         log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
 
-    started = time.perf_counter()
+    started, cancel = time.perf_counter(), args.interrupts.event
     columns: dict[str, np.ndarray] = {}
     metadata: dict[str, Any] = {"version": __version__, "pool": _identity(pool), "targets": _identity(targets)}
     with engine:
         if zipfit_params is not None:
             if args.zipfit_mode == "fast":
-                result = run_zipfit_fast(pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers)
+                result = run_zipfit_fast(
+                    pool.texts, targets.texts, zipfit_params, cache=cache, workers=args.workers, cancel=cancel
+                )
             else:
                 with _progress_bar("ZIP-FIT", "pair") as progress:
                     result = engine.run_zipfit(
@@ -323,6 +348,7 @@ def _score(args: argparse.Namespace) -> None:
                         cache=cache,
                         workers=args.workers,
                         on_progress=progress,
+                        cancel=cancel,
                     )
             columns.update(method_columns("zipfit", result.score, result.rank, result.nearest_target, args.k))
             estimated = args.zipfit_mode == "fast" and zipfit_fast.estimates(pool.texts, len(targets))
@@ -331,6 +357,7 @@ def _score(args: argparse.Namespace) -> None:
             columns.update(_score_rds(pool, targets, task_ids, rds_params, args, cache, engine))
             metadata["rds"] = rds_metadata(rds_params, spec, engine.device(), args.task_field)
     metadata["k"] = args.k
+    args.interrupts.check()
     write_parquet(results_table(pool, columns, metadata), out)
     seconds = time.perf_counter() - started
     log.info("scored %d records against %d targets in %.1f s; wrote %s", len(pool), len(targets), seconds, out)
@@ -383,7 +410,15 @@ def _score_rds(
     engine: Any,
 ) -> dict[str, np.ndarray]:
     with _progress_bar("RDS+ embedding", "text") as progress:
-        result = engine.run_rds(pool.texts, targets.texts, params, task_ids=task_ids, cache=cache, on_progress=progress)
+        result = engine.run_rds(
+            pool.texts,
+            targets.texts,
+            params,
+            task_ids=task_ids,
+            cache=cache,
+            on_progress=progress,
+            cancel=args.interrupts.event,
+        )
     return method_columns("rds", result.score, result.rank, result.nearest_target, args.k)
 
 
@@ -433,8 +468,11 @@ def _embed(args: argparse.Namespace) -> None:
     data = _load("input", args.input, args.text_field)
     started = time.perf_counter()
     with engine, _progress_bar("RDS+ embedding", "text") as progress:
-        vectors = engine.embed_texts(data.texts, params, cache=cache, on_progress=progress)
+        vectors = engine.embed_texts(
+            data.texts, params, cache=cache, on_progress=progress, cancel=args.interrupts.event
+        )
         device = engine.device()
+    args.interrupts.check()
     if out.suffix.lower() == ".npy":
         with atomic_path(out) as tmp, open(tmp, "wb") as f:
             np.save(f, vectors, allow_pickle=False)
@@ -479,6 +517,7 @@ def _select(args: argparse.Namespace) -> None:
     ranks = {method: _ranks(table, method, args.scores) for method in methods}
     mask = selection_mask(ranks.get("zipfit"), ranks.get("rds"), args.method, k)
     chosen = selected_records(table, mask)
+    args.interrupts.check()
     write_records(chosen, out)
     log.info("wrote %d %s records to %s", chosen.num_rows, args.method, out)
 

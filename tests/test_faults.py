@@ -3,6 +3,7 @@ two processes filling the same cache at once leave it consistent."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -12,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 
+from scoring import cli
 from scoring.runner import CHECKPOINT_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,3 +125,38 @@ def test_two_processes_filling_one_cache_at_once(tmp_path):
     assert "warning" not in third.stderr
     np.testing.assert_array_equal(scores(tmp_path / "1.parquet")[0], scores(tmp_path / "2.parquet")[0])
     np.testing.assert_array_equal(scores(tmp_path / "1.parquet")[0], scores(tmp_path / "3.parquet")[0])
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_an_interrupt_that_python_swallowed_still_stops_the_run(tmp_path, monkeypatch, capsys, signum, status):
+    # Python drops an exception raised inside a finalizer ("Exception ignored in: ..."): a Ctrl-C that landed
+    # there was lost, and the run went on to write its output and exit 0.
+    real_load = cli.load_dataset
+
+    def load_then_interrupted_in_a_finalizer(*args, **kwargs):
+        dataset = real_load(*args, **kwargs)
+        with contextlib.suppress(KeyboardInterrupt):  # what Python does to it inside a finalizer
+            os.kill(os.getpid(), signum)
+            time.sleep(1)  # the handler runs here
+        return dataset
+
+    monkeypatch.setattr(cli, "load_dataset", load_then_interrupted_in_a_finalizer)
+    out = tmp_path / "out.parquet"
+    args = ["score", "--pool", str(POOL), "--targets", str(TARGETS), "--method", "zipfit", "--level", "1"]
+    assert cli.main([*args, "--no-cache", "--out", str(out)]) == status
+    assert "interrupted" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_ctrl_c_while_the_libraries_load_is_quiet():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scoring", "score", "--help"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    time.sleep(0.06)  # Python is up (~15 ms) and importing numpy and pyarrow (~200 ms)
+    process.send_signal(signal.SIGINT)
+    errors = process.communicate(timeout=60)[1].decode()
+    assert "Traceback" not in errors
+    assert process.returncode in (130, -signal.SIGINT)  # the latter: the signal came before Python was up
