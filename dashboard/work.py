@@ -36,7 +36,7 @@ from scoring.pipeline import (
     run_zipfit_fast,
     zipfit_metadata,
 )
-from scoring.tables import method_columns, results_table
+from scoring.tables import METHOD_PREFIXES, method_columns, results_table
 
 METHODS = {"zipfit": "ZIP-FIT", "rds": "RDS+"}
 DISPLAY_LIMIT = 300
@@ -289,7 +289,7 @@ def _metadata_columns(records_digest: str, limit: int, _dataset: Dataset) -> dic
         distinct = len(set(values))
         if distinct > 1 and (distinct <= limit or _numbers(values)) and len(values) - values.count(None) >= 2:
             column = field
-            while column in FRAME_COLUMNS or column.startswith(("zipfit_", "rds_")) or column in found:
+            while column in FRAME_COLUMNS or column.startswith(METHOD_PREFIXES) or column in found:
                 column = f"original_{column}"
             found[column] = field
     return found

@@ -35,6 +35,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """First characters that make a spreadsheet read a CSV cell as a formula (OWASP's list): such cells get a '."""
 
 
+METHOD_PREFIXES = ("zipfit_", "rds_")
+"""Output column names of the methods start so; an original column named so is renamed `original_<name>`."""
+
+
 def method_columns(
     method: str, score: np.ndarray, rank: np.ndarray, nearest: np.ndarray, k: int | None
 ) -> dict[str, np.ndarray]:
@@ -46,7 +50,8 @@ def method_columns(
 
 
 def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Mapping[str, Any]) -> pa.Table:
-    """pool_index, text, the original columns (renamed `original_<name>` if a name is taken), `columns`.
+    """pool_index, text, the original columns (renamed `original_<name>` if a name is taken, or is a method's:
+    `METHOD_PREFIXES`, e.g. a scores file's `rds_rank` scored again), `columns`.
 
     A Parquet input's columns keep their Arrow types. An original column of another format that Parquet cannot
     hold as given (mixed types, integers beyond 64 bits, objects with differing keys, empty objects) is stored
@@ -62,7 +67,7 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
             names[name] = "text"
             continue
         output = name
-        while output in reserved or output in names.values():
+        while output in reserved or output.startswith(METHOD_PREFIXES) or output in names.values():
             output = f"original_{output}"
         names[name] = output
     arrays: dict[str, pa.Array] = {

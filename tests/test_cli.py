@@ -147,6 +147,20 @@ def test_select_refuses_a_scores_file_with_other_ranks_or_metadata(files):
         assert_one_line_error(result, f"{name}: {expected}", "rerun `score`")
 
 
+def test_a_scores_file_scored_again_keeps_its_old_method_columns_as_original_ones(files):
+    """Its old rds_rank kept its name: `select --method rds` took the stale ranks without a word."""
+    stale = files["dir"] / "old-scores.parquet"
+    pq.write_table(pa.table({"text": [r["text"] for r in POOL], "rds_rank": range(len(POOL))}), stale)
+    args = score_args(files, "--k", "1")
+    args[args.index("--pool") + 1] = str(stale)
+    assert main(args) == 0
+    table = pq.read_table(files["dir"] / "out.parquet")
+    assert table.column("original_rds_rank").to_pylist() == list(range(len(POOL)))
+    assert "rds_rank" not in table.column_names
+    result = run_cli(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "rds", "--out", "x.jsonl"])
+    assert_one_line_error(result, "has no rds_rank column; score it with --method rds")
+
+
 def test_select_says_a_selection_is_not_a_scores_file(files):
     """A `select` output given back to `select` said "--k: is needed", then "has no zipfit_rank column"."""
     assert main(score_args(files, "--k", "2")) == 0
