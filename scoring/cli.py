@@ -23,7 +23,7 @@ from scoring import __version__, tasks, zipfit_fast
 from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
-from scoring.errors import Cancelled, InputError, OptionError, ScoringError, is_disk_full
+from scoring.errors import Cancelled, InputError, OptionError, ScoringError, is_disk_full, one_line
 from scoring.export import selected_records, selection_mask
 from scoring.hashing import key_hex, list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
@@ -63,7 +63,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage mistake is one `error:` line (exit 2) like every other user error."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"error: {message}; see `{self.prog} --help`", file=sys.stderr)
+        print(one_line(f"error: {message}; see `{self.prog} --help`"), file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -251,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScoringError as e:
         if isinstance(e, Cancelled):
             return _interrupted(143 if interrupts.signum == signal.SIGTERM else 130)
-        print(f"error: {e}", file=sys.stderr)
+        print(one_line(f"error: {e}"), file=sys.stderr)
         return 2
     except Terminated:
         return _interrupted(143)
@@ -259,15 +259,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _interrupted()
     except Exception as e:
         if is_disk_full(e):
-            print(f"error: {_where_written(args)}: the disk is full ({e}); {DISK_FULL_ADVICE}", file=sys.stderr)
+            print(
+                one_line(f"error: {_where_written(args)}: the disk is full ({e}); {DISK_FULL_ADVICE}"), file=sys.stderr
+            )
             return 2
         if os.environ.get(DEBUG_ENV):
             raise
-        print(
-            f"error: internal error ({type(e).__name__}: {e}); please report it, with the traceback that "
-            f"{DEBUG_ENV}=1 shows",
-            file=sys.stderr,
-        )
+        internal = f"internal error ({type(e).__name__}: {e}); please report it, with the traceback that"
+        print(one_line(f"error: {internal} {DEBUG_ENV}=1 shows"), file=sys.stderr)
         return 1
     finally:
         for signum, handler in previous.items():
@@ -289,9 +288,16 @@ def _interrupted(status: int = 130) -> int:
     return status
 
 
+class _OneLineFormatter(logging.Formatter):
+    """Log lines with control characters escaped (`errors.one_line`): a warning may quote the data."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return one_line(super().format(record))
+
+
 def _configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_OneLineFormatter("%(levelname)s: %(message)s"))
     logging.addLevelName(logging.WARNING, "warning")
     logging.addLevelName(logging.INFO, "info")
     log.handlers[:] = [handler]

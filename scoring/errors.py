@@ -48,6 +48,16 @@ class Cancelled(ScoringError):
         super().__init__(message)
 
 
+def one_line(text: str) -> str:
+    r"""`text` with its control characters written as escapes, so that text from the data (a field name, a
+    path) can neither break a message's line nor send the terminal escape sequences.
+
+    >>> print(one_line("fields found: fo\no, \x1b[31mred, é"))
+    fields found: fo\no, \x1b[31mred, é
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def is_disk_full(error: BaseException) -> bool:
     """Whether `error` is a full disk or quota; Arrow's OSError carries the errno only in its message.
 

@@ -161,6 +161,18 @@ def test_a_scores_file_scored_again_keeps_its_old_method_columns_as_original_one
     assert_one_line_error(result, "has no rds_rank column; score it with --method rds")
 
 
+def test_text_from_the_data_in_an_error_is_escaped_on_one_line(files, tmp_path):
+    """A field name with a newline broke the error line; one with an escape sequence reached the terminal."""
+    pool = tmp_path / "fields.jsonl"
+    pool.write_text(json.dumps({"fo\no": "a", "\x1b[31mred": "b"}) + "\n")
+    args = score_args(files)
+    args[args.index("--pool") + 1] = str(pool)
+    result = run_cli(args)
+    assert_one_line_error(result, "fields found: fo\\no, \\x1b[31mred")
+    assert "\x1b" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+
+
 def test_select_says_a_selection_is_not_a_scores_file(files):
     """A `select` output given back to `select` said "--k: is needed", then "has no zipfit_rank column"."""
     assert main(score_args(files, "--k", "2")) == 0
