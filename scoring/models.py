@@ -267,9 +267,16 @@ def _folder_config(folder: Path, name: str) -> Any:
 
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
-    except (ValueError, OSError, KeyError) as e:
+    except Exception as e:  # a config from anywhere: bad JSON, a field of the wrong type (huggingface_hub's own)...
+        if "trust_remote_code" in str(e) or "auto_map" in (folder / "config.json").read_text(errors="replace"):
+            raise OptionError(  # not transformers' advice: it names the hub and an option we never set
+                "--model",
+                f"{name!r}: its config needs custom code, which is never run; use a model of an architecture "
+                "transformers has built in (e.g. Llama, Qwen2, BERT)",
+            ) from None
+        reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
         raise OptionError(
-            "--model", f"{name!r}: its config cannot be read without custom code, which is never run ({e})"
+            "--model", f"{name!r}: its config.json cannot be read ({reason}); fix or replace it"
         ) from None
     if getattr(config, "is_encoder_decoder", False):
         raise OptionError("--model", f"{name!r} is an encoder-decoder model; use a causal LM or an encoder")

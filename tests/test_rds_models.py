@@ -172,9 +172,14 @@ def test_custom_model_code_never_runs(tmp_path):
         {"model_type": "evil", "auto_map": {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"}},
     )
     (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
-    with pytest.raises(OptionError, match="custom code, which is never run"):
+    with pytest.raises(OptionError, match="custom code, which is never run") as e:
         resolve_model(str(folder))
     assert not marker.exists()
+    assert "\n" not in str(e.value)
+    assert "trust_remote_code" not in str(e.value)  # transformers' advice: an option this tool never sets
+    broken = tiny_folder(tmp_path / "broken", {"model_type": "bert", "hidden_size": "wide"})
+    with pytest.raises(OptionError, match=r"its config.json cannot be read \(.+\); fix or replace it"):
+        resolve_model(str(broken))
 
 
 def test_encoder_decoder_models_are_refused(tmp_path):
