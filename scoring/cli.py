@@ -43,6 +43,7 @@ from scoring.pipeline import (
 from scoring.progress import ProgressFn
 from scoring.ranking import check_k
 from scoring.rds import SELECTIONS
+from scoring.runner import checkpoint_seconds
 from scoring.tables import (
     METADATA_KEY,
     RECORD_FORMATS,
@@ -105,7 +106,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_options(score)
     score.add_argument(
         "--selection",
-        default="round-robin",
         choices=SELECTIONS,
         help="RDS+ ranking: round-robin over targets (default, the paper's), or max or mean cosine over targets",
     )
@@ -151,7 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
         metavar="NAME",
         help=f"RDS+ embedding model: {DEFAULT_MODEL} (default; SmolLM2-135M-Instruct, a causal LM like the "
         "paper's Llama), minilm (all-MiniLM-L6-v2: an encoder, not the paper's kind of model, ~9x faster on CPU), "
@@ -161,7 +160,6 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-length",
         type=int,
-        default=512,
         metavar="N",
         help="tokens read per text (default 512; the paper's code used 2048): a longer text is truncated to its "
         "first N tokens, special tokens included",
@@ -169,7 +167,6 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--batch-size",
         type=int,
-        default=8,
         metavar="N",
         help="texts per forward pass (default 8; more suits a GPU); padding never changes an embedding",
     )
@@ -317,8 +314,8 @@ def _score(args: argparse.Namespace) -> None:
         raise OptionError("--workers", f"{args.workers} is not a positive number of threads; use 1 or more")
     if args.k is not None and args.k < 1:  # before loading anything; the pool size is checked once it is known
         raise OptionError("--k", f"{args.k} is not a positive number of records; use 1 or more (at most the pool size)")
-    if args.task_field is not None and rds_params is None:
-        log.warning("--task-field applies to RDS+ only; ZIP-FIT ignores it")
+    if rds_params is None and (ignored := _ignored_rds_options(args)):
+        log.warning("%s: for RDS+ only; --method zipfit ignores them", ", ".join(ignored))
     for name in (args.pool, args.targets):
         if Path(name).resolve() == out.resolve():
             raise OptionError("--out", f"{args.out!r} is an input file; write the results elsewhere")
@@ -396,14 +393,31 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _cache(args: argparse.Namespace) -> Cache:
+    checkpoint_seconds()  # refuses a bad $SCORING_CHECKPOINT_SECONDS now, even when all the work is cached
     if args.no_cache:
         return open_cache(None)
     option = "--cache-dir" if args.cache_dir or not os.environ.get(CACHE_ENV) else f"${CACHE_ENV} (or --cache-dir)"
     return open_cache(args.cache_dir or default_cache_dir(), option=option)
 
 
+RDS_OPTIONS = {
+    "--model": "model",
+    "--max-length": "max_length",
+    "--batch-size": "batch_size",
+    "--selection": "selection",
+}
+"""RDS+ options and their RdsParams fields; left out, they take RdsParams' defaults (documented in --help)."""
+
+
 def _rds_params(args: argparse.Namespace) -> RdsParams:
-    return RdsParams(args.model, args.max_length, args.batch_size, getattr(args, "selection", "round-robin"))
+    given = {field: getattr(args, field, None) for field in RDS_OPTIONS.values()}
+    return RdsParams(**{field: value for field, value in given.items() if value is not None})
+
+
+def _ignored_rds_options(args: argparse.Namespace) -> list[str]:
+    """The RDS+ options given to a run without RDS+, e.g. ["--model"]."""
+    options = {**RDS_OPTIONS, "--task-field": "task_field"}
+    return [option for option, field in options.items() if getattr(args, field, None) is not None]
 
 
 def _score_rds(

@@ -173,6 +173,25 @@ def test_text_from_the_data_in_an_error_is_escaped_on_one_line(files, tmp_path):
     assert result.stderr.count("\n") == 1, result.stderr
 
 
+def test_rds_options_in_a_zipfit_run_get_a_warning(files):
+    """They were taken without a word: an unknown --model or --max-length 0 looked accepted."""
+    result = run_cli(score_args(files, "--model", "no-such-model", "--max-length", "0", "--selection", "max"))
+    assert result.returncode == 0, result.stderr
+    assert "warning: --model, --max-length, --selection: for RDS+ only; --method zipfit ignores them" in result.stderr
+
+
+def test_a_bad_checkpoint_setting_is_refused_even_when_everything_is_cached(files):
+    assert main(score_args(files)) == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "scoring", *score_args(files)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SCORING_CHECKPOINT_SECONDS": "abc"},
+    )
+    assert_one_line_error(result, "SCORING_CHECKPOINT_SECONDS: 'abc' is not a number of seconds")
+
+
 def test_select_says_a_selection_is_not_a_scores_file(files):
     """A `select` output given back to `select` said "--k: is needed", then "has no zipfit_rank column"."""
     assert main(score_args(files, "--k", "2")) == 0
