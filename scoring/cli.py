@@ -325,7 +325,13 @@ def _score(args: argparse.Namespace) -> None:
     spec = None if rds_params is None else model_spec(rds_params, cache)  # fails now, not after loading the data
     engine = _engine(args)  # and so does a missing Ray
     pool = _load("pool", args.pool, args.text_field)
-    targets = _load("targets", args.targets, args.targets_text_field or args.text_field)
+    try:
+        targets = _load("targets", args.targets, args.targets_text_field or args.text_field)
+    except InputError as e:  # --text-field was meant for the pool: say how to name the targets' own
+        if args.targets_text_field or f"has no field {args.text_field!r}" not in e.message:
+            raise
+        hint = "with --targets-text-field (--text-field names the pool's field, and the targets' unless that is given)"
+        raise InputError(f"{e.message} {hint}", file=e.file, line=e.line) from None
     if args.k is not None:
         check_k(args.k, len(pool))
     task_ids = None
@@ -531,7 +537,7 @@ def _select(args: argparse.Namespace) -> None:
     table = read_results(args.scores)
     k = args.k if args.k is not None else metadata_of(table).get("k")
     if k is None:
-        raise OptionError("--k", "is needed: this scores file was written without --k")
+        raise OptionError("--k", "is needed: this scores file was written without --k; give --k K (records per method)")
     check_k(k, table.num_rows)
     methods = ["zipfit", "rds"] if args.method in ("intersection", "union") else [args.method]
     ranks = {method: _ranks(table, method, args.scores) for method in methods}

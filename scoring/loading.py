@@ -268,6 +268,8 @@ def _text_value(record: Record, field: str) -> str:
         return value
     if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
         return render_chat([_turn(message, field, i) for i, message in enumerate(value)])
+    if isinstance(value, list) and not value:
+        raise _BadText(f"has an empty chat (no messages) in field {field!r}; give it a message or remove the record")
     raise _BadText(f"has {_kind(value)} in field {field!r}, not text; make it a string or remove the record")
 
 
@@ -281,10 +283,15 @@ def _turn(message: dict[str, Any], field: str, index: int) -> tuple[str, str]:
     if layouts:  # e.g. {"role": "user", "content": null}: say which key holds what
         role, text = layouts[0]
         bad = role if not isinstance(message.get(role), str) else text
-        holds = _kind(message[bad]) if bad in message else "missing"
+        keys = _listing(list(message))
+        if bad not in message:
+            raise _BadText(
+                f"has a message (number {index}) in {field!r} without {bad!r} (its keys: {keys}); add it as a string "
+                "or remove the record"
+            )
         raise _BadText(
-            f"has a message (number {index}) in {field!r} whose {bad!r} is {holds}, not text (its keys: "
-            f"{_listing(list(message))}); make it a string or remove the record"
+            f"has a message (number {index}) in {field!r} whose {bad!r} is {_kind(message[bad])}, not text (its "
+            f"keys: {keys}); make it a string or remove the record"
         )
     raise _BadText(
         f"has a message (number {index}) in {field!r} without string 'role' and 'content' (or ShareGPT "

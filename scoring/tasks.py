@@ -17,7 +17,9 @@ def task_ids(targets: Dataset, field: str) -> list[str]:
     """
     if field not in targets.columns:
         raise InputError(
-            f"has no field {field!r} for --task-field; fields found: {', '.join(targets.columns)}", file=targets.name
+            f"has no field {field!r} for --task-field; fields found: {', '.join(targets.columns)}; name one of them, "
+            "or leave --task-field out to round-robin over single targets",
+            file=targets.name,
         )
     names = []
     for index, record in enumerate(targets.records):

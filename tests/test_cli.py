@@ -207,8 +207,15 @@ def test_select_needs_k_when_scored_without(files, capsys):
     main(score_args(files))
     out = files["dir"] / "x.jsonl"
     assert main(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--out", str(out)]) == 2
-    assert "--k: is needed" in capsys.readouterr().err
+    assert "--k: is needed: this scores file was written without --k; give --k K" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_text_field_the_targets_lack_points_to_targets_text_field(files, write_jsonl):
+    args = score_args(files, "--text-field", "body")
+    args[args.index("--pool") + 1] = str(write_jsonl("bodies.jsonl", [{"body": r["text"]} for r in POOL]))
+    result = run_cli(args)
+    assert_one_line_error(result, "targets.jsonl: has no field 'body'; fields found: text", "with --targets-text-field")
 
 
 # --- failures: status 2, one line, no traceback, output untouched -------------------------------------------

@@ -282,7 +282,7 @@ def test_field_only_in_some_records(write_jsonl):
 @pytest.mark.parametrize(
     ("message", "problem"),
     [
-        ({"role": "user", "text": "hi"}, "whose 'content' is missing, not text (its keys: role, text)"),
+        ({"role": "user", "text": "hi"}, "without 'content' (its keys: role, text); add it as a string"),
         ({"role": "user", "content": None}, "whose 'content' is null, not text"),
         ({"from": "human", "value": 3}, "whose 'value' is a number, not text"),
         ({"speaker": "me", "words": "hi"}, "without string 'role' and 'content' (or ShareGPT 'from' and 'value')"),
@@ -291,6 +291,13 @@ def test_field_only_in_some_records(write_jsonl):
 def test_malformed_chat_message_says_what_it_holds(write_jsonl, message, problem):
     error = error_of(write_jsonl("a.jsonl", [{"messages": [message]}]))
     assert f"has a message (number 0) in 'messages' {problem}" in error.message
+
+
+def test_an_empty_chat_is_named_as_such(write_jsonl):
+    error = error_of(write_jsonl("a.jsonl", [{"messages": []}]))
+    assert (
+        "has an empty chat (no messages) in field 'messages'; give it a message or remove the record" in error.message
+    )
 
 
 def test_csv_row_with_wrong_field_count(tmp_path):

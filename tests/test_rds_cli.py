@@ -154,7 +154,7 @@ def test_embed_writes_every_text_sha256_whole(fake, write_jsonl, tmp_path):
         (["--max-length", "0"], "error: --max-length: 0 is not a positive number of tokens"),
         (["--max-length", "2000"], "error: --max-length: 2000 is more than fake reads; use at most 1024"),
         (["--batch-size", "0"], "error: --batch-size: 0 is not a positive number of texts"),
-        (["--task-field", "nope"], "has no field 'nope' for --task-field; fields found: text, task"),
+        (["--task-field", "nope"], "has no field 'nope' for --task-field; fields found: text, task; name one of them"),
     ],
 )
 def test_bad_rds_options_are_one_line_errors(fake, files, capsys, args, message):
