@@ -87,13 +87,14 @@ def _retry_button(job: Job, spec: JobSpec, label: str) -> None:
 
 
 def _done_text(job: Job) -> str:
-    """`done in 3.2 s`, saying when the time covers only part of the work (a resumed run, the cache)."""
+    """`done in 3.2 s`, saying when the time covers only part of the work (the rest found in the cache: a
+    resumed job). Example: `done in 3.2 s (52% of it was in the cache)`."""
     text = f"done in {job.elapsed_seconds():.1f} s"
-    already = job.first_report[1] if job.first_report else 0
-    if job.total and already >= job.total:
-        return f"{text} (all of it found in the cache)"
-    if job.total and already > 0:
-        return f"{text} (resumed at {already / job.total:.0%}: the rest was in the cache)"
+    cached = job.first_report[1] / job.total if job.first_report and job.total else 0.0
+    if cached >= 1:
+        return f"{text} (all of it was in the cache)"
+    if cached >= 0.01:
+        return f"{text} ({min(cached, 0.99):.0%} of it was in the cache)"
     return text
 
 

@@ -22,10 +22,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard import status
 from scoring.cache import CACHE_ENV
 from scoring.cli import main
 from scoring.errors import Cancelled
-from scoring.jobs import CANCELLED
+from scoring.jobs import CANCELLED, DONE, Job
 from scoring.loading import load_dataset
 from scoring.pipeline import ZipfitParams, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
@@ -359,7 +360,7 @@ def test_cancel_stops_a_job_and_resume_finishes_it(app):
     settle(app)
     assert results(app).zipfit is not None
     done = next(bar.text for bar in app.get("progress") if bar.text.startswith("ZIP-FIT:"))
-    assert re.fullmatch(r"ZIP-FIT: done in [\d.]+ s \(resumed at \d+%: the rest was in the cache\)", done), done
+    assert re.fullmatch(r"ZIP-FIT: done in [\d.]+ s \(\d+% of it was in the cache\)", done), done
 
 
 def test_the_live_status_panel_sits_alone_in_a_container_of_its_own(app):
@@ -846,3 +847,21 @@ def test_a_field_only_one_record_has_is_not_offered_as_a_colour_or_column(app):
     app.switch_page("views/map.py")
     settle(app)
     assert "note" not in app.selectbox(key="lens.map.colour").options
+
+
+@pytest.mark.parametrize(
+    ("cached", "says"),
+    [
+        (0, ""),
+        (4, ""),
+        (520, " (52% of it was in the cache)"),
+        (999, " (99% of it was in the cache)"),
+        (1000, " (all of it was in the cache)"),
+    ],
+)
+def test_a_finished_jobs_bar_says_how_much_of_it_was_in_the_cache(cached, says):
+    """It said "resumed at 52%: the rest was in the cache" (the other way round), even with 0.4% cached."""
+    job = Job("k", "ZIP-FIT", state=DONE, done=1000, total=1000, started=10.0, finished=13.25)
+    job.report(cached, 1000)
+    job.report(1000, 1000)
+    assert status._done_text(job) == f"done in 3.2 s{says}"
