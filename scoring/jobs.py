@@ -55,8 +55,6 @@ class Job:
     """Who asked for the job (None: a submitter that did not say, which keeps it wanted)."""
     first_report: tuple[float, int] | None = field(default=None, repr=False)
     """(time, done) of the first progress report: the rate counts the work done after it."""
-    second_report: tuple[float, int] | None = field(default=None, repr=False)
-    """(time, done) when the first step of work ended: once another step ends, the rate counts from here."""
     last_report: float = field(default=0.0, repr=False)
     """When progress was last reported."""
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -77,16 +75,13 @@ class Job:
         """Seconds left at the rate seen from the first to the last progress report, counting down since the
         last one (at least 1 while work remains), or None before there is a rate.
 
-        Work reported done at once (e.g. found in the cache when a job resumes) does not count as speed, nor,
-        once a second step has ended, does the first step (the costliest: work runs in `runner.mixed_order`,
-        so memory peaks at once); and the time since the last report does not slow the rate down: between
-        reports of slow steps (a batch of long texts) the ETA would otherwise climb.
+        Work reported done at once (e.g. found in the cache when a job resumes) does not count as speed, and the
+        time since the last report does not slow the rate down: between reports of slow steps (a batch of
+        long texts) the ETA would otherwise climb.
         """
         if self.state != RUNNING or self.first_report is None or not self.total:
             return None
         since, done_then = self.first_report
-        if self.second_report is not None and self.done > self.second_report[1]:
-            since, done_then = self.second_report
         if self.done <= done_then or self.last_report <= since:
             return None
         left = (self.last_report - since) * (self.total - self.done) / (self.done - done_then)
@@ -97,8 +92,6 @@ class Job:
         now = time.monotonic()
         if self.first_report is None:
             self.first_report = (now, done)
-        elif self.second_report is None and done > self.first_report[1]:
-            self.second_report = (now, done)
         self.done, self.total, self.last_report = done, total, now
 
     def elapsed_seconds(self) -> float:

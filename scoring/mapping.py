@@ -57,6 +57,7 @@ def umap_2d(
         random_state=params.seed,
     )
     coordinates = np.empty((n, 2), dtype=np.float32)
+    _report(on_progress, 0, n)  # the start: what a job reports first is what was already done (the cache)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # umap warns that a seed disables parallelism; intended here
         coordinates[fit_rows] = model.fit_transform(reduced[fit_rows])
@@ -93,6 +94,7 @@ def cached_umap_2d(
     rows = row_keys(len(keys))
     coordinates, found = table.get(rows)
     if found.all():
+        _report(on_progress, len(keys), len(keys))  # all of it was in the cache
         return coordinates
     coordinates = umap_2d(vectors, params, on_progress=on_progress, cancel=cancel)
     table.put(rows, coordinates)

@@ -7,7 +7,8 @@ import threading
 from collections.abc import Callable
 
 ProgressFn = Callable[[int, int], None]
-"""Called as `fn(done, total)` while work advances, from whichever thread did the work."""
+"""Called as `fn(done, total)` while work advances, from whichever thread did the work. The first call comes
+at the start and says what was already done (e.g. found in the cache: not this run's speed), even 0."""
 
 
 class ProgressCounter:

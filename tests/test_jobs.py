@@ -96,28 +96,6 @@ def test_eta_counts_down_between_reports_instead_of_climbing():
     assert 0.3 < first - later < 0.7, (first, later)  # the old formula went up, to about 2.7 s
 
 
-def test_eta_leaves_out_the_first_step_once_another_has_ended():
-    """The first step is the costliest (memory peaks at once): counted, it made the first ETAs ~5x too long."""
-    reported = threading.Event()
-    go_on = threading.Event()
-
-    def work(progress, cancel):
-        progress(0, 100)
-        time.sleep(0.5)
-        progress(10, 100)  # the costliest step: 10 units in 0.5 s
-        time.sleep(0.1)
-        progress(20, 100)  # 10 units in 0.1 s: 80 more take about 0.8 s (counting the first step: 2.4 s)
-        reported.set()
-        go_on.wait(5)
-
-    job = JobManager().submit("k", "work", work)
-    assert reported.wait(5)
-    eta = job.eta_seconds()
-    go_on.set()
-    assert eta is not None
-    assert 0.5 < eta < 1.5, eta
-
-
 def test_a_cancelled_job_says_so_at_once():
     release = threading.Event()
     jobs = JobManager()

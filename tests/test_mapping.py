@@ -44,13 +44,32 @@ def test_cached_map_is_computed_once_and_keeps_each_row(clusters, tmp_path, monk
     texts[150], vectors = texts[0], vectors.copy()  # a text listed twice (e.g. a target also in the pool)
     vectors[150] = vectors[0]
     keys = text_keys(texts)
-    first = cached_umap_2d(keys, vectors, "fake-embedder", cache=Cache(tmp_path))
+    reports = []
+    first = cached_umap_2d(
+        keys,
+        vectors,
+        "fake-embedder",
+        cache=Cache(tmp_path),
+        on_progress=lambda done, total: reports.append((done, total)),
+    )
     assert not np.array_equal(first[0], first[150])  # two points, which the cache must keep apart
     calls = []
     monkeypatch.setattr(scoring.mapping, "umap_2d", lambda *a, **k: calls.append(1))
-    again = cached_umap_2d(keys, vectors, "fake-embedder", cache=Cache(tmp_path))
+    again_reports = []
+    again = cached_umap_2d(
+        keys,
+        vectors,
+        "fake-embedder",
+        cache=Cache(tmp_path),
+        on_progress=lambda done, total: again_reports.append((done, total)),
+    )
     assert calls == []
     np.testing.assert_array_equal(first, again)
+    # The first report says what was done before: nothing when the map is made, all of it when it is cached
+    # (it came after the fit, so a fresh map's bar said "all of it was in the cache").
+    assert reports[0] == (0, 300)
+    assert reports[-1] == (300, 300)
+    assert again_reports == [(300, 300)]
 
 
 def test_tiny_inputs():
