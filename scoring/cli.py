@@ -241,10 +241,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.interrupts = interrupts = _Interrupts()
     in_main_thread = threading.current_thread() is threading.main_thread()  # only there can handlers be set
     signals = (signal.SIGINT, signal.SIGTERM) if in_main_thread else ()
-    previous = {signum: signal.signal(signum, interrupts.handle) for signum in signals}
+    # A signal ignored by whoever started us (e.g. SIGINT for `command &` in a script) stays ignored.
+    previous = {s: signal.signal(s, interrupts.handle) for s in signals if signal.getsignal(s) != signal.SIG_IGN}
     try:
         args.run(args)
-        interrupts.check()  # one that came after the output was written: it is whole, but the run says so
     except ScoringError as e:
         if isinstance(e, Cancelled):
             return _interrupted(143 if interrupts.signum == signal.SIGTERM else 130)
@@ -328,7 +328,7 @@ def _score(args: argparse.Namespace) -> None:
     try:
         targets = _load("targets", args.targets, args.targets_text_field or args.text_field)
     except InputError as e:  # --text-field was meant for the pool: say how to name the targets' own
-        if args.targets_text_field or f"has no field {args.text_field!r}" not in e.message:
+        if args.targets_text_field or e.line is not None or f"has no field {args.text_field!r};" not in e.message:
             raise
         hint = "with --targets-text-field (--text-field names the pool's field, and the targets' unless that is given)"
         raise InputError(f"{e.message} {hint}", file=e.file, line=e.line) from None

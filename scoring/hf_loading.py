@@ -101,22 +101,35 @@ def load_folder(folder: Path, device: Device) -> HfEncoder:
     hf_logging.disable_progress_bar()
     from safetensors import SafetensorError
 
-    safe = {"local_files_only": True, "trust_remote_code": False, "use_safetensors": True}
+    safe = {"local_files_only": True, "trust_remote_code": False}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # its report of missing weights: we say it in one line, below
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, **safe)
-        model, info = AutoModel.from_pretrained(folder, dtype=device.torch_dtype(), output_loading_info=True, **safe)
+        model, info = AutoModel.from_pretrained(
+            folder,
+            use_safetensors=True,
+            dtype=device.torch_dtype(),
+            ignore_mismatched_sizes=True,  # refused below, in one line, as for missing weights
+            output_loading_info=True,
+            **safe,
+        )
     except (OSError, ValueError, SafetensorError) as e:  # e.g. a truncated weights file
         raise OptionError("--model", f"{folder} cannot be loaded ({e}); copy or convert it again") from None
     finally:
         hf_logging.set_verbosity(verbosity)
     missing = sorted(name for name in info["missing_keys"] if not name.startswith(UNUSED_WEIGHTS))
-    if missing:  # transformers filled them with random numbers: the embeddings would mean nothing
+    wrong = sorted(str(key[0] if isinstance(key, tuple) else key) for key in info.get("mismatched_keys", ()))
+    if missing or wrong:  # transformers filled them with random numbers: the embeddings would mean nothing
+        what = (
+            f"are not in its .safetensors files (e.g. {missing[0]!r})"
+            if missing
+            else (f"have other shapes in its .safetensors files (e.g. {wrong[0]!r})")
+        )
         raise OptionError(
             "--model",
-            f"{folder}: {len(missing)} of the model's weights are not in its .safetensors files (e.g. {missing[0]!r}),"
-            " which do not match its config.json; copy the model folder again, weights and config together",
+            f"{folder}: {len(missing) + len(wrong)} of the model's weights {what}, which do not match its "
+            "config.json; copy the model folder again, weights and config together",
         )
     return HfEncoder(tokenizer, model.to(device.name).eval(), device)
 

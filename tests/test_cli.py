@@ -211,6 +211,15 @@ def test_select_needs_k_when_scored_without(files, capsys):
     assert not out.exists()
 
 
+def test_a_record_lacking_the_text_field_gets_no_targets_text_field_hint(files, write_jsonl):
+    args = score_args(files, "--text-field", "body")
+    args[args.index("--pool") + 1] = str(write_jsonl("bodies.jsonl", [{"body": r["text"]} for r in POOL]))
+    args[args.index("--targets") + 1] = str(write_jsonl("mixed.jsonl", [{"body": "a"}, {"other": "b"}]))
+    result = run_cli(args)
+    assert_one_line_error(result, "mixed.jsonl:2: this record has no field 'body' (other records have it)")
+    assert "--targets-text-field" not in result.stderr
+
+
 def test_a_text_field_the_targets_lack_points_to_targets_text_field(files, write_jsonl):
     args = score_args(files, "--text-field", "body")
     args[args.index("--pool") + 1] = str(write_jsonl("bodies.jsonl", [{"body": r["text"]} for r in POOL]))

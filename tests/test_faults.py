@@ -160,3 +160,20 @@ def test_ctrl_c_while_the_libraries_load_is_quiet():
     errors = process.communicate(timeout=60)[1].decode()
     assert "Traceback" not in errors
     assert process.returncode in (130, -signal.SIGINT)  # the latter: the signal came before Python was up
+
+
+def test_a_ctrl_c_ignored_by_whoever_started_the_run_stays_ignored(tmp_path):
+    # `command &` in a script starts it with SIGINT ignored: a Ctrl-C meant for the foreground job stopped it.
+    out = tmp_path / "out.parquet"
+    process = subprocess.Popen(
+        score_command(out, None),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    time.sleep(1.5)  # started and scoring: the whole run takes several seconds
+    assert process.poll() is None, "the run finished before the signal; make the job larger"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=120) == 0, process.stderr.read().decode()
+    assert out.exists()

@@ -165,6 +165,15 @@ def test_weights_that_do_not_match_the_config_are_refused_not_replaced_by_random
     assert "copy the model folder again, weights and config together" in str(e.value)
 
 
+def test_weights_of_other_shapes_than_the_config_says_are_refused_in_one_line(tmp_path):
+    folder = minilm_copy(tmp_path / "minilm")
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "intermediate_size": 1000}))  # weights: 1536
+    with pytest.raises(OptionError, match=r"weights have other shapes in its .safetensors files \(e.g. '") as e:
+        embed_texts(TEXTS, RdsParams(model=str(folder)))  # was transformers' RuntimeError: an internal error
+    assert "copy the model folder again, weights and config together" in str(e.value)
+
+
 def test_custom_model_code_never_runs(tmp_path):
     marker = tmp_path / "code-ran"
     folder = tiny_folder(
