@@ -268,11 +268,18 @@ def _folder_config(folder: Path, name: str) -> Any:
     try:
         config = AutoConfig.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
     except Exception as e:  # a config from anywhere: bad JSON, a field of the wrong type (huggingface_hub's own)...
-        if "trust_remote_code" in str(e) or "auto_map" in (folder / "config.json").read_text(errors="replace"):
-            raise OptionError(  # not transformers' advice: it names the hub and an option we never set
-                "--model",
-                f"{name!r}: its config needs custom code, which is never run; use a model of an architecture "
-                "transformers has built in (e.g. Llama, Qwen2, BERT)",
+        # Our own words, not transformers' advice (a hub URL, trust_remote_code, pip install from GitHub).
+        raw = _json_object(folder / "config.json")
+        builtin = "use a model of an architecture transformers has built in (e.g. Llama, Qwen2, BERT)"
+        if "trust_remote_code" in str(e) or "auto_map" in raw:
+            raise OptionError(
+                "--model", f"{name!r}: its config needs custom code, which is never run; {builtin}"
+            ) from None
+        model_type = raw.get("model_type")
+        if isinstance(model_type, str) and not _known_model_type(model_type):
+            version = importlib.metadata.version("transformers")
+            raise OptionError(
+                "--model", f"{name!r}: transformers {version} does not know its model type {model_type!r}; {builtin}"
             ) from None
         reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip()) or type(e).__name__
         raise OptionError(
@@ -281,6 +288,21 @@ def _folder_config(folder: Path, name: str) -> Any:
     if getattr(config, "is_encoder_decoder", False):
         raise OptionError("--model", f"{name!r} is an encoder-decoder model; use a causal LM or an encoder")
     return config
+
+
+def _json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in `path`, or {} if it holds none (the caller reports why the file cannot be used)."""
+    try:
+        value = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _known_model_type(model_type: str) -> bool:
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    return model_type in CONFIG_MAPPING
 
 
 def _check_weights(folder: Path, name: str) -> None:

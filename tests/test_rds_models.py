@@ -191,6 +191,13 @@ def test_custom_model_code_never_runs(tmp_path):
         resolve_model(str(broken))
 
 
+def test_an_architecture_transformers_does_not_know_is_named_in_one_line(tmp_path):
+    folder = tiny_folder(tmp_path / "future", {"model_type": "qwen9_moe"})
+    with pytest.raises(OptionError, match=r"does not know its model type 'qwen9_moe'; use a model of an arch") as e:
+        resolve_model(str(folder))
+    assert "pip install" not in str(e.value)  # transformers' advice, which named GitHub
+
+
 def test_encoder_decoder_models_are_refused(tmp_path):
     folder = tiny_folder(tmp_path / "t5", {"model_type": "t5"})
     with pytest.raises(OptionError, match="encoder-decoder"):
