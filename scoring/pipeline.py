@@ -113,7 +113,7 @@ def run_zipfit(
         chunk_size=max(1, PAIRS_PER_CHUNK // len(targets)),
         workers=workers,
         order=-lengths,
-        cost=lengths + np.mean([len(t) for t in targets]),  # a pair's work: about its length
+        cost=lengths,  # characters: a pair's work grows with them
         advance=lambda n: counter.advance(n * len(targets)),
         cancel=cancel,
         out=values,

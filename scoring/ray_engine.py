@@ -60,7 +60,7 @@ from scoring.pipeline import (
 )
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
-from scoring.runner import checkpoint_seconds, compute_cached, mixed_order
+from scoring.runner import checkpoint_seconds, compute_cached, mixed_chunks
 
 log = logging.getLogger(__name__)
 
@@ -248,7 +248,8 @@ class RayEngine:
         """(N, d) float32 embeddings like `pipeline.embed_texts`, through the same cache table.
 
         The table's key holds the precision of the cluster's device (`device()`), as a local run on that
-        device would. Shards are cut by text length (characters: the driver loads no tokenizer), longest first.
+        device would. Shards are cut from texts sorted by length (characters: the driver loads no tokenizer)
+        and run the longest first, then mixed (`_shards`).
         """
         cache = cache or Cache(None)
         spec = model_spec(params, cache)
@@ -341,11 +342,8 @@ def _shards(columns: dict[str, Sequence[Any]], lengths: Sequence[int], rows: int
     import pyarrow as pa
 
     lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
-    parts = [order[start : start + rows] for start in range(0, len(order), rows)]
-    mixed = mixed_order(np.array([lengths[part].sum() for part in parts], dtype=np.float64))
     shards = []
-    for part in (parts[i] for i in np.argsort(mixed, kind="stable")):
+    for part in mixed_chunks(-lengths, rows, lengths):
         table = {"row": pa.array(part, pa.int64())}
         for name, column in columns.items():
             if isinstance(column, np.ndarray):

@@ -70,11 +70,7 @@ def compute_cached(
     _, first, inverse, counts = np.unique(keys[missing], return_index=True, return_inverse=True, return_counts=True)
     todo = missing[first]  # one index per distinct missing key
     weight = counts  # how many texts share each todo key
-    sequence = np.argsort(order[todo], kind="stable") if order is not None else np.argsort(todo)
-    chunks = [sequence[i : i + chunk_size] for i in range(0, len(sequence), chunk_size)]
-    if cost is not None:
-        chunk_costs = np.array([cost[todo[chunk]].sum() for chunk in chunks], dtype=np.float64)
-        chunks = [chunks[i] for i in np.argsort(mixed_order(chunk_costs), kind="stable")]
+    chunks = mixed_chunks(todo if order is None else order[todo], chunk_size, None if cost is None else cost[todo])
 
     store = _Store(table, checkpoint_seconds() if flush_seconds is None else flush_seconds)
     try:
@@ -88,6 +84,21 @@ def compute_cached(
         store.flush()
     _copy_rows(values, missing, todo[inverse])
     return values
+
+
+def mixed_chunks(order: np.ndarray, size: int, cost: np.ndarray | None = None) -> list[np.ndarray]:
+    """Positions 0..n-1 sorted by `order` (n,) and cut into chunks of `size`; with `cost` (n,), the chunks are
+    listed in `mixed_order` of their summed cost (else in `order`).
+
+    >>> [chunk.tolist() for chunk in mixed_chunks(np.array([-5, -1, -9, -3]), 2, np.array([5, 1, 9, 3]))]
+    [[2, 0], [3, 1]]
+    """
+    sequence = np.argsort(order, kind="stable")
+    chunks = [sequence[i : i + size] for i in range(0, len(sequence), size)]
+    if cost is None:
+        return chunks
+    chunk_costs = np.array([cost[chunk].sum() for chunk in chunks], dtype=np.float64)
+    return [chunks[i] for i in np.argsort(mixed_order(chunk_costs), kind="stable")]
 
 
 def mixed_order(cost: np.ndarray, tail: float = 0.1) -> np.ndarray:
