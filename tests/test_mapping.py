@@ -44,25 +44,19 @@ def test_cached_map_is_computed_once_and_keeps_each_row(clusters, tmp_path, monk
     texts[150], vectors = texts[0], vectors.copy()  # a text listed twice (e.g. a target also in the pool)
     vectors[150] = vectors[0]
     keys = text_keys(texts)
-    reports = []
-    first = cached_umap_2d(
-        keys,
-        vectors,
-        "fake-embedder",
-        cache=Cache(tmp_path),
-        on_progress=lambda done, total: reports.append((done, total)),
-    )
+
+    def make_map() -> tuple[np.ndarray, list[tuple[int, int]]]:
+        reports = []
+        xy = cached_umap_2d(
+            keys, vectors, "fake-embedder", cache=Cache(tmp_path), on_progress=lambda *r: reports.append(r)
+        )
+        return xy, reports
+
+    first, reports = make_map()
     assert not np.array_equal(first[0], first[150])  # two points, which the cache must keep apart
     calls = []
     monkeypatch.setattr(scoring.mapping, "umap_2d", lambda *a, **k: calls.append(1))
-    again_reports = []
-    again = cached_umap_2d(
-        keys,
-        vectors,
-        "fake-embedder",
-        cache=Cache(tmp_path),
-        on_progress=lambda done, total: again_reports.append((done, total)),
-    )
+    again, again_reports = make_map()
     assert calls == []
     np.testing.assert_array_equal(first, again)
     # The first report says what was done before: nothing when the map is made, all of it when it is cached
