@@ -121,11 +121,10 @@ def load_folder(folder: Path, device: Device) -> HfEncoder:
     missing = sorted(name for name in info["missing_keys"] if not name.startswith(UNUSED_WEIGHTS))
     wrong = sorted(str(key[0] if isinstance(key, tuple) else key) for key in info.get("mismatched_keys", ()))
     if missing or wrong:  # transformers filled them with random numbers: the embeddings would mean nothing
-        what = (
-            f"are not in its .safetensors files (e.g. {missing[0]!r})"
-            if missing
-            else (f"have other shapes in its .safetensors files (e.g. {wrong[0]!r})")
-        )
+        if missing:
+            what = f"are not in its .safetensors files (e.g. {missing[0]!r})"
+        else:
+            what = f"have other shapes in its .safetensors files (e.g. {wrong[0]!r})"
         raise OptionError(
             "--model",
             f"{folder}: {len(missing) + len(wrong)} of the model's weights {what}, which do not match its "
