@@ -466,9 +466,11 @@ class _progress_bar:  # noqa: N801 - used as a context manager like a function
         self.bar: Any = None
 
     def __enter__(self) -> ProgressFn:
+        if not sys.stderr.isatty():  # nothing to draw: tqdm is not even imported
+            return lambda done, total: None
         from tqdm import tqdm
 
-        self.bar = tqdm(desc=self.description, unit=self.unit, unit_scale=True, disable=not sys.stderr.isatty())
+        self.bar = tqdm(desc=self.description, unit=self.unit, unit_scale=True)
 
         def update(done: int, total: int) -> None:
             self.bar.total = total
@@ -477,7 +479,8 @@ class _progress_bar:  # noqa: N801 - used as a context manager like a function
         return update
 
     def __exit__(self, *exc: object) -> None:
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
 
 
 # --- embed ---------------------------------------------------------------------------------------------------

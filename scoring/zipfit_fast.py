@@ -22,16 +22,16 @@ The method, a "calibrated target sketch":
    the other focus texts are compressed with the extra sketch targets and estimated again.
 
 Cost: n_calibration·M + k_first·N + focus·N·(k_focus - k_first) + n_focus_calibration·M compressions of x⊕t
-instead of N·M: 4.8% of the pairs for the 2,933 sample texts against 164 targets, 6.7% against 100 (10-16×
-faster than exact there). When that would not save at least half of the work (few targets or a small pool),
-every pair is compressed and the result is exact.
+instead of N·M: 3.5% of the pairs for the 2,933 sample texts against 164 targets, 4.8% against 100 (its
+scoring call 16-23× faster than exact there). When that would not save at least half of the work (few
+targets or a small pool), every pair is compressed and the result is exact.
 
 Scores of the calibration rows are exact; the others are estimates (on the sample target sets: top-10%
-overlap with exact 0.94 and 0.935, Spearman 0.99; on 11 target sets cut from the sample pool, 0.81-0.98 and
-0.96-0.997, lowest where many candidates score alike: `benchmarks/fast_params.py --held-out`). The nearest
-target is approximate too: the one with the lowest estimated NCD, where the estimate is exact for the sketch
-targets a text was compressed with (usually among the 2-3 closest targets). Equal pool texts get equal
-results (each distinct text is scored once), and the result depends only on the texts, their order and the
+overlap with exact 0.935 and 0.928, Spearman 0.983 and 0.989; on 11 target sets cut from the sample pool,
+0.83-0.98 and 0.959-0.998, lowest where many candidates score alike: `benchmarks/fast_params.py --held-out`).
+The nearest target is approximate too: the one with the lowest estimated NCD, where the estimate is exact for
+the sketch targets a text was compressed with (`k_first` of them, `k_focus` in the focus). Equal pool texts get
+equal results (each distinct text is scored once), and the result depends only on the texts, their order and the
 parameters.
 
 >>> score, nearest = fast_alignments([b"def f(): pass", b"Bonjour"], [b"def g(): return 1"])
@@ -61,11 +61,11 @@ JointSizes = Callable[[Sequence[bytes], Sequence[bytes]], np.ndarray]
 class FastParams:
     """How much of the N×M work fast mode does; the module docstring explains each step."""
 
-    n_calibration: int = 32
-    k_first: int = 3
-    k_focus: int = 16
+    n_calibration: int = 24
+    k_first: int = 2
+    k_focus: int = 12
     focus: float = 0.15
-    n_focus_calibration: int = 24
+    n_focus_calibration: int = 16
     ridge: float = 0.25
     """Ridge penalty, as a fraction of the mean squared sketch column on the calibration rows."""
 
