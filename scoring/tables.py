@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,14 @@ def check_output_path(path: str | Path, formats: tuple[str, ...], option: str = 
         raise OptionError(option, f"{str(path)!r} is a folder; give a file name")
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise OptionError(option, f"folder {str(path.parent)!r} is not writable; write the results elsewhere")
+    try:  # some folders refuse new files whatever the permissions say (e.g. /proc, a read-only mount)
+        with tempfile.NamedTemporaryFile(prefix=f".{path.name}.", suffix=".probe", dir=path.parent):
+            pass
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise OptionError(
+            option, f"folder {str(path.parent)!r} does not take new files ({reason}); write the results elsewhere"
+        ) from None
     return path
 
 

@@ -319,6 +319,15 @@ def test_read_only_output_or_cache_folder_is_refused_before_work(files, tmp_path
     assert not (files["dir"] / "out.parquet").exists()  # refused before any work
 
 
+def test_a_folder_that_refuses_new_files_is_refused_before_work(files):
+    """/proc passes the permission check (as root) but creates no file: one line, not an internal error."""
+    args = score_args(files)
+    args[args.index("--out") + 1] = "/proc/out.parquet"
+    assert_one_line_error(run_cli(args), "--out: folder '/proc' does not take new files", "write the results elsewhere")
+    select = ["select", "--scores", str(files["dir"] / "none.parquet"), "--method", "zipfit", "--out", "/proc/x.jsonl"]
+    assert_one_line_error(run_cli(select), "--out: folder '/proc' does not take new files")
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root (CI runs as root)")
 def test_a_full_disk_is_a_one_line_error_that_says_what_to_do(files, tmp_path):
     full = tmp_path / "full"
