@@ -20,7 +20,7 @@ import numpy as np
 
 from scoring import rds, zipfit, zipfit_fast
 from scoring.cache import Cache, CacheTable
-from scoring.compression import check_level
+from scoring.compression import check_level, encoded_lengths
 from scoring.errors import Cancelled, OptionError
 from scoring.hashing import list_digest, params_digest, text_keys
 from scoring.models import DEFAULT_MODEL, Device, ModelSpec, default_device, load_encoder, resolve_model
@@ -99,7 +99,7 @@ def run_zipfit(
             pool_keys[pending], size_chunk(pending_texts), size_table, chunk_size=256, workers=workers, cancel=cancel
         )
 
-    lengths = np.fromiter(map(len, pool), dtype=np.int64, count=len(pool))
+    lengths = np.array(encoded_lengths(pool), dtype=np.int64)
 
     def align_chunk(idx: np.ndarray) -> np.ndarray:
         joint = joint_sizes([pool[i].encode() for i in idx], target_bytes)
@@ -113,7 +113,7 @@ def run_zipfit(
         chunk_size=max(1, PAIRS_PER_CHUNK // len(targets)),
         workers=workers,
         order=-lengths,
-        cost=lengths,  # characters: a pair's work grows with them
+        cost=lengths,  # bytes: a pair's work grows with them
         advance=lambda n: counter.advance(n * len(targets)),
         cancel=cancel,
         out=values,

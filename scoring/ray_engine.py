@@ -45,6 +45,7 @@ import numpy as np
 
 from scoring import rds, zipfit
 from scoring.cache import Cache, CacheTable
+from scoring.compression import encoded_lengths
 from scoring.errors import Cancelled, OptionError
 from scoring.hashing import text_keys
 from scoring.models import Device, ModelSpec, default_device
@@ -205,7 +206,7 @@ class RayEngine:
     ) -> Any:
         """The Ray dataset of (row, size, score, nearest) for `texts`: Ray tasks, the targets broadcast once."""
         broadcast = self.ray.put(([t.encode() for t in targets], target_sizes))
-        shards = _shards({"text": texts, "size": sizes}, [len(t) for t in texts], PAIRS_PER_SHARD // len(targets))
+        shards = _shards({"text": texts, "size": sizes}, encoded_lengths(texts), PAIRS_PER_SHARD // len(targets))
         return self.ray.data.from_arrow(shards).map_batches(
             _zipfit_shard,
             batch_size=None,

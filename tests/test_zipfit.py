@@ -201,6 +201,25 @@ def test_progress_follows_the_work_done_so_the_eta_holds_from_the_start(monkeypa
     assert all(abs(pairs - work) < 0.1 for pairs, work in shares), shares
 
 
+def test_work_is_ordered_by_bytes_not_characters(monkeypatch):
+    # The costliest text goes first and the cheapest last (so that threads end together). A CJK character is 3
+    # bytes to compress: the 300-character CJK text is the costliest (900 bytes), not the 500-character one.
+    cjk, ascii_text, short = "数" * 300, "a" * 500, [f"b{i}" * 20 for i in range(8)]
+    targets = [f"target {j}" for j in range(4)]
+    monkeypatch.setattr(pipeline, "PAIRS_PER_CHUNK", len(targets))  # one text a chunk
+    sizes, joint = pipeline.size_functions("gzip", 9)
+    order = []
+
+    def recording_joint(xs, ts):
+        order.extend(x.decode() for x in xs)
+        return joint(xs, ts)
+
+    monkeypatch.setattr(pipeline, "size_functions", lambda compressor, level: (sizes, recording_joint))
+    run_zipfit([ascii_text, *short, cjk], targets, workers=1)
+    assert order[0] == cjk
+    assert order[-1] in short
+
+
 def test_cancel_stops_with_cancelled():
     cancel = threading.Event()
     cancel.set()
