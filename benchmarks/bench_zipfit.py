@@ -11,8 +11,9 @@ loading and writing included), wall clock:
   process alone on the first split (pairs per second per core);
 - ours: `python -m scoring score --method zipfit --no-cache` (exact);
 - the `zip-fit` package (its multiprocessing Pool) on the same texts and level;
-- fast mode against exact: speed ratio (scoring call alone, in this process, and whole processes), top-10%
-  overlap, Spearman, nearest-target agreement.
+- fast mode against exact: speed ratio (scoring call alone, in this process; whole processes that load and
+  score; and the command line with `--zipfit-mode fast` against the exact one above), top-10% overlap,
+  Spearman, nearest-target agreement.
 
 It prints pairs/s, ours/zip-fit, ours as % of the bound, and checks that the scores are equal (max abs diff
 against zip-fit, and against scores computed from the bound's own sizes). Other jobs on the machine distort
@@ -215,7 +216,7 @@ def bench_target_set(args: argparse.Namespace, pool_path: str, targets_path: str
     report_exact(contenders)
     exact_score, exact_nearest = check_scores(args, contenders, folder, pool, targets)
     if not args.skip_fast:
-        bench_fast(args, pool_path, targets_path, pool, targets, exact_score, exact_nearest, folder)
+        bench_fast(args, pool_path, targets_path, pool, targets, exact_score, exact_nearest, folder, contenders["ours"])
 
 
 def report_exact(contenders: dict[str, Contender]) -> None:
@@ -272,8 +273,11 @@ def check_scores(args, contenders, folder: Path, pool: list[bytes], targets: lis
     return score, nearest
 
 
-def bench_fast(args, pool_path, targets_path, pool, targets, exact_score, exact_nearest, folder: Path) -> None:
-    """Fast mode against exact: the scoring calls in this process, then whole processes; quality vs exact."""
+def bench_fast(
+    args, pool_path, targets_path, pool, targets, exact_score, exact_nearest, folder: Path, exact_cli: Contender
+) -> None:
+    """Fast mode against exact: the scoring calls in this process, then whole processes (each mode's scoring
+    alone, and the command line, which also imports pyarrow and writes Parquet); quality vs exact."""
     from scoring.pipeline import ZipfitParams, run_zipfit, run_zipfit_fast
     from scoring.zipfit_fast import FastParams, fast_alignments
 
@@ -313,6 +317,9 @@ def bench_fast(args, pool_path, targets_path, pool, targets, exact_score, exact_
         )
         for which in ("exact", "fast")
     }
+    fast_cli = [*exact_cli.commands[0], "--zipfit-mode", "fast"]
+    fast_cli[fast_cli.index("--out") + 1] = str(folder / "fast.parquet")
+    runs["command line"] = Contender("command line, fast", [fast_cli], 0)
     for _ in range(repeat):
         for contender in runs.values():
             wait_until_quiet(args.wait_each)
@@ -322,6 +329,11 @@ def bench_fast(args, pool_path, targets_path, pool, targets, exact_score, exact_
     print(
         f"    whole process (start, load, score): exact {exact_run.wall:.2f} s, fast {fast_run.wall:.2f} s -> "
         f"{ratio:.1f}× (others {exact_run.others:.2f}c / {fast_run.others:.2f}c)"
+    )
+    exact_run, fast_run = exact_cli.best, runs["command line"].best
+    print(
+        f"    command line (the above, pyarrow, Parquet written): exact {exact_run.wall:.2f} s, fast "
+        f"{fast_run.wall:.2f} s -> {exact_run.wall / fast_run.wall:.1f}× (others {fast_run.others:.2f}c)"
     )
     fast = np.load(folder / "fast.npz")
     score, nearest = fast["score"], fast["nearest"]

@@ -190,20 +190,47 @@ def group_name(name: str, total: int, shown: int) -> str:
 
 
 def length_boxes(groups: dict[str, np.ndarray]) -> go.Figure:
-    """Length distribution of each selection beside the targets' and the pool's."""
+    """Length distribution of each selection beside the targets' and the pool's: one box each, its whiskers from the
+    shortest to the longest text. The statistics are computed here (`box_statistics`), so the chart holds six
+    numbers a box whatever the pool size (plotly's own boxes carry every value and draw each outlier)."""
     figure = go.Figure()
+    reach = []
     for name, lengths in groups.items():
+        lengths = np.clip(np.ravel(lengths), 1, None)
+        if not len(lengths):
+            continue
         colour = next(
             (c for key, c in COLOURS.items() if name.lower().startswith(LABELS.get(key, key).lower())), COLOURS["pool"]
         )
-        figure.add_box(x=np.clip(lengths, 1, None), name=name, marker_color=colour, boxmean=True, orientation="h")
+        box = box_statistics(lengths)
+        reach += [box["lowerfence"], box["upperfence"]]
+        figure.add_box(
+            y=[name], **{stat: [value] for stat, value in box.items()}, name=name, marker_color=colour, boxmean=True
+        )
+    figure.update_traces(orientation="h")
     figure.update_layout(
         title="Text length of each selection",
-        xaxis=length_axis(np.concatenate([np.ravel(v) for v in groups.values()])),
+        xaxis=length_axis(np.array(reach)),
         showlegend=False,
         **LAYOUT,
     )
     return figure
+
+
+def box_statistics(values: np.ndarray) -> dict[str, float]:
+    """The box of `values` (n,), n ≥ 1, for plotly's precomputed boxes: quartiles (linear interpolation, as NumPy's
+    percentiles), the mean, and whiskers to the smallest and largest value. `box_statistics(np.array([1, 2, 3, 4,
+    100]))` -> q1 2, median 3, q3 4, mean 22, lowerfence 1, upperfence 100.
+    """
+    q1, median, q3 = (float(q) for q in np.percentile(values, [25, 50, 75]))
+    return {
+        "q1": q1,
+        "median": median,
+        "q3": q3,
+        "mean": float(np.mean(values)),
+        "lowerfence": float(np.min(values)),
+        "upperfence": float(np.max(values)),
+    }
 
 
 def venn(counts: dict[str, int], k: int) -> go.Figure:

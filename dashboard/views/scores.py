@@ -12,7 +12,10 @@ from dashboard import charts, records, state, work
 from dashboard.text import plain, plural
 from scoring.compare import NEITHER, spearman
 
-LENGTH_BOXES = "Each box spans the middle half of the lengths, with the median as a line and the mean dashed."
+LENGTH_BOXES = (
+    "Each box spans the middle half of the lengths, with the median as a line and the mean dashed; the whiskers "
+    "reach the shortest and the longest text."
+)
 # What the RDS+ histogram's colours mean under a rule that is not its x-axis (max cosine) cut at k. (A comment:
 # a page script writes a bare string literal to the page.)
 RDS_RULES = {
