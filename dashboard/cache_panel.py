@@ -22,7 +22,10 @@ def cache_panel() -> None:
             st.caption("No cache: nothing is kept between runs.")
             return
         st.caption(f"{_human(_size(str(cache.root)))} in {plain(str(cache.root))}")
-        st.caption("Scores, embeddings, maps and converted models, reused across targets, sessions and restarts.")
+        st.caption(
+            "Scores, embeddings, maps and converted models, reused across targets, sessions and restarts, and "
+            "copies of the uploaded files that the page's URL names."
+        )
         # A callback runs before the script, so the size above is measured after the clearing.
         help_text = "Finished work will be recomputed"
         st.button("Clear the cache", key=state.key("cache.clear"), help=help_text, on_click=_clear)

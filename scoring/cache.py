@@ -103,6 +103,14 @@ class Cache:
                 self._tables[folder] = CacheTable(folder, dtype, shape, description, seeds)
             return self._tables[folder]
 
+    def folder(self, kind: str) -> Path | None:
+        """Where files of `kind` go that `clear` removes with the tables, or None without a root.
+
+        >>> Cache("cache").folder("uploads").as_posix()
+        'cache/v1/uploads'
+        """
+        return None if self.root is None else self.root / f"v{FORMAT_VERSION}" / kind
+
     def size_bytes(self) -> int:
         """Total size of the files under the root; files that jobs replace or remove meanwhile are skipped."""
         if self.root is None:

@@ -172,11 +172,8 @@ def forget_loaded_models() -> None:
 
 
 def _store_folder(cache: Cache | None, digest: str) -> Path | None:
-    if cache is None or cache.root is None:
-        return None
-    from scoring.cache import FORMAT_VERSION
-
-    return cache.root / f"v{FORMAT_VERSION}" / "models" / digest[:24]
+    folder = None if cache is None else cache.folder("models")
+    return None if folder is None else folder / digest[:24]
 
 
 # --- bundled models -------------------------------------------------------------------------------------------

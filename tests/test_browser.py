@@ -298,6 +298,35 @@ def test_switching_k_to_a_share_of_the_pool_and_back_keeps_k(browser: Browser, s
     context.close()
 
 
+def test_a_reload_opens_the_uploaded_targets_and_k_again_on_the_page_it_was_on(
+    browser: Browser, server: Server, tmp_path
+):
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = watched(context.new_page())
+    page.goto(server.url)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    count = sidebar.get_by_role("spinbutton", name="k (records each method selects)")
+    expect(count).to_have_value("100", timeout=60_000)
+    count.fill("37")
+    count.press("Enter")
+    sidebar.get_by_text("Upload a file").first.click()
+    targets = tmp_path / "french_targets.jsonl"
+    targets.write_text("".join(json.dumps(t, ensure_ascii=False) + "\n" for t in TARGETS), encoding="utf-8")
+    sidebar.locator('input[type="file"]').first.set_input_files(targets)
+    expect(page.get_by_text("3 targets from upload french_targets.jsonl · k = 37")).to_be_visible(timeout=60_000)
+    page.get_by_role("link", name="Overlap").click()
+    expect(page).to_have_url(re.compile(r"/overlap\?targets=upload&targets_file=[0-9a-f]{64}&k=37$"), timeout=60_000)
+
+    page.reload()
+    expect(page.get_by_text("3 targets from upload french_targets.jsonl · k = 37")).to_be_visible(timeout=60_000)
+    expect(sidebar.get_by_text("french_targets.jsonl, as uploaded before (a copy in the cache)")).to_be_visible()
+    expect(count).to_have_value("37")
+    expect(page).to_have_url(re.compile(r"/overlap\?"))
+    expect(page.get_by_text("Chosen by both at k = 37")).to_be_visible(timeout=240_000)
+    assert ERRORS[page] == []
+    context.close()
+
+
 OVERLAPS = """charts => charts.flatMap(chart => {
     const legend = chart.querySelector(".legend"), title = chart.querySelector(".xtitle");
     if (!legend || !title) return [];

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import re
+import shutil
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import status
+from dashboard.inputs import SOURCES
 from scoring.cache import CACHE_ENV
 from scoring.cli import main
 from scoring.errors import Cancelled
@@ -714,6 +716,92 @@ def test_pasted_targets_are_split_at_blank_lines_and_kept_when_the_box_is_emptie
     app.sidebar.text_area(key="lens.targets.paste").input("  \n\n ").run()
     assert "Nothing chosen here: still showing results for pasted text (3 records)." in texts_of(app)
     assert len(results(app).inputs.targets.dataset) == 3
+
+
+def reopened(app: AppTest, **changes: str) -> AppTest:
+    """A new session opening the URL `app` ended with (a reload, a bookmark), with `changes` made to it."""
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params = {**app.query_params, **changes}
+    return again
+
+
+def test_a_reload_opens_the_same_samples_and_parameters(app):
+    app.session_state["lens.targets.source"] = SOURCES["translation"]
+    app.run()
+    app.sidebar.slider(key="lens.level").set_value(6)
+    app.sidebar.toggle(key="lens.zipfit_fast").set_value(True)
+    app.sidebar.number_input(key="lens.k").set_value(250)
+    app.sidebar.radio(key="lens.selection").set_value("max")
+    app.run()
+    linked = {"targets": "translation", "k": "250", "level": "6", "fast": "1", "model": "fake", "selection": "max"}
+    assert app.query_params == linked  # the defaults (the sample pool, max length 512) are left out
+    again = reopened(app).run()
+    assert not again.exception
+    assert not again.sidebar.warning
+    chosen = results(again).inputs
+    assert chosen.targets.label == "sample targets_translation.jsonl"
+    assert chosen.pool.label == "sample pool.jsonl"
+    assert (chosen.k, chosen.zipfit.level, chosen.zipfit_mode) == (250, 6, "fast")
+    assert (chosen.rds.model, chosen.rds.selection, chosen.rds.max_length) == ("fake", "max", 512)
+    assert again.query_params == linked
+
+
+def test_a_reload_finds_the_uploaded_pool_its_text_field_and_k_as_a_share(app):
+    data = jsonl([{"body": r["text"], "label": r["source"]} for r in SMALL_POOL])
+    upload(app, "pool", "body.jsonl", data).run()
+    app.sidebar.selectbox(key="lens.pool.text_field").set_value("body").run()
+    app.sidebar.number_input(key="lens.k").set_value(9).run()
+    app.sidebar.toggle(key="lens.k_percent").set_value(True).run()
+    linked = {"pool": "upload", "pool_file": hashlib.sha256(data).hexdigest(), "pool_field": "body", "k_pct": "15"}
+    assert linked.items() <= app.query_params.items()
+    again = reopened(app).run()
+    assert "body.jsonl, as uploaded before (a copy in the cache)" in texts_of(again)
+    chosen = results(again).inputs
+    assert chosen.pool.label == "upload body.jsonl"
+    assert chosen.k == 9
+    assert chosen.pool.dataset.texts == [r["text"] for r in SMALL_POOL]
+    assert linked.items() <= again.query_params.items()
+
+
+def test_a_reload_restores_pasted_targets(app):
+    app.run()
+    app.sidebar.radio(key="lens.targets.source").set_value("Paste text").run()
+    app.sidebar.text_area(key="lens.targets.paste").input("Bonjour\n\nHola").run()
+    again = reopened(app).run()
+    assert again.sidebar.text_area(key="lens.targets.paste").value == "Bonjour\n\nHola"
+    assert results(again).inputs.targets.dataset.texts == ["Bonjour", "Hola"]
+
+
+def test_a_link_keeps_its_parameters_while_the_targets_are_still_to_be_pasted(app):
+    app.query_params = {"targets": "paste", "k": "37", "level": "6"}
+    app.run()
+    assert "Choose target examples and a candidate pool in the sidebar to start." in texts_of(app)
+    assert app.query_params == {"targets": "paste", "k": "37", "level": "6"}
+    app.sidebar.text_area(key="lens.targets.paste").input("Bonjour\n\nHola").run()
+    chosen = results(app).inputs
+    assert (chosen.k, chosen.zipfit.level, chosen.targets.label) == (37, 6, "pasted text")
+
+
+def test_a_link_to_an_upload_that_is_no_longer_kept_asks_for_it_again(app, shared_cache):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
+    shutil.rmtree(shared_cache / "v1" / "uploads")  # e.g. "Clear the cache" in another session
+    again = reopened(app).run()
+    assert "The file this link names is not kept here (was the cache cleared?): upload it again." in texts_of(again)
+    assert not again.exception
+
+
+def test_a_link_with_values_that_are_not_valid_says_which_and_uses_the_defaults(app):
+    app.query_params = {"level": "12", "targets": "nowhere", "k": "-3", "pool_file": "../../etc/passwd"}
+    app.run()
+    (warning,) = [w.value.replace("\\", "") for w in app.sidebar.warning]
+    assert "level=12 is not valid (a whole number from 1 to 9)" in warning
+    assert "targets=nowhere is not valid (one of humaneval, translation, upload, paste)" in warning
+    assert "k=-3 is not valid (a whole number from 1 to 1,000,000,000)" in warning
+    chosen = results(app).inputs
+    assert (chosen.zipfit.level, chosen.k, chosen.targets.label) == (9, 100, "sample targets_humaneval.jsonl")
+    assert app.query_params == {"model": "fake"}  # only the values in use
+    app.run()
+    assert not app.sidebar.warning  # said once, when the link is opened
 
 
 @pytest.mark.parametrize("page", ["views/scores.py", "views/map.py", "views/side_by_side.py", "views/export.py"])
