@@ -361,7 +361,7 @@ def _csv_cell(value: Any) -> Any:
         return _safe_cell(json.dumps(value, ensure_ascii=False, default=_json_default))
     if isinstance(value, str):
         return _safe_cell(value)
-    if isinstance(value, bytes):
+    if isinstance(value, bytes | dt.date | dt.time):  # base64; ISO 8601, as JSONL writes them
         return _json_default(value)
     if isinstance(value, float) and value != value:  # NaN: an empty cell, as pandas writes it
         return ""

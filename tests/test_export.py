@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import io
 import json
 
@@ -165,6 +166,8 @@ def test_a_parquet_pools_columns_keep_their_types_in_results_and_exports(tmp_pat
     assert [row["created"] for row in lines] == ["2020-01-01T12:00:00.123456789", None]  # nanoseconds kept
     assert [row["tags"] for row in lines] == [{"k": 1}, {"a": 2, "b": 3}]  # a map is a JSON object
     assert [row["big"] for row in lines] == [2**64 - 1, 1]
+    cells = list(csv.DictReader(io.StringIO(records_bytes(stored, both, "csv").decode("utf-8"))))
+    assert [row["created"] for row in cells] == ["2020-01-01T12:00:00.123456789", ""]  # as in JSONL, not "… 12:00"
 
 
 def test_jsonl_exports_leave_out_the_fields_a_record_lacks_and_keep_its_nulls(tmp_path):
