@@ -29,6 +29,8 @@ DIGEST = re.compile(r"[0-9a-f]{64}")
 
 @dataclass(frozen=True)
 class KeptFile:
+    """A file as uploaded or pasted: its name (no folders), its bytes and their sha256."""
+
     name: str
     data: bytes
     digest: str
