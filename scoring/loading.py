@@ -385,6 +385,10 @@ def _read_jsonl(data: bytes, name: str) -> tuple[list[Record], list[int | None]]
         except json.JSONDecodeError as e:
             what_to_do = array_hint or "; fix or remove this line"
             raise InputError(f"is not valid JSON ({_json_problem(e)}){what_to_do}", file=name, line=number) from None
+        except RecursionError:
+            raise InputError(TOO_DEEP, file=name, line=number) from None
+        if _too_deep(value, line):
+            raise InputError(TOO_DEEP, file=name, line=number)
         if not isinstance(value, dict):
             raise InputError(
                 f"holds {_kind(value)}, not a record; each line must be a JSON object {{...}}{array_hint}",
@@ -414,6 +418,8 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
             else "; fix it there (a JSON file is one list of records: [{...}, {...}])"
         )
         raise InputError(f"is not valid JSON ({_json_problem(e)}){hint}", file=name, line=e.lineno) from None
+    except RecursionError:
+        raise InputError(TOO_DEEP, file=name) from None
     if not isinstance(value, list):
         hint = f" with keys {_listing(list(value))}" if isinstance(value, dict) else ""
         raise InputError(
@@ -435,11 +441,33 @@ def _read_json(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
                 file=name,
                 line=line,
             )
+        if _too_deep(record, text[position:end]):
+            raise InputError(TOO_DEEP, file=name, line=line)
         records.append(record)
         lines.append(line)
         position = end
     _check_unicode(records, lines, data, name)
     return records, lines
+
+
+MAX_DEPTH = 100
+"""Records may nest lists and objects this many levels deep (the record itself is level 1), no deeper: results
+tables and exports walk into every value."""
+TOO_DEEP = f"nests lists and objects more than {MAX_DEPTH} levels deep; flatten that value or remove the record"
+
+
+def _too_deep(value: Any, raw: str) -> bool:
+    """Whether a record parsed from the JSON text `raw` nests deeper than MAX_DEPTH (walked only when `raw` has
+    that many brackets)."""
+    return raw.count("[") + raw.count("{") > MAX_DEPTH and _depth_over(value, MAX_DEPTH)
+
+
+def _depth_over(value: Any, levels: int) -> bool:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, list):
+        return False
+    return levels == 0 or any(_depth_over(item, levels - 1) for item in value)
 
 
 SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")

@@ -55,8 +55,8 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
     `METHOD_PREFIXES`, e.g. a scores file's `rds_rank` scored again), `columns`.
 
     A Parquet input's columns keep their Arrow types. An original column of another format that Parquet cannot
-    hold as given (mixed types, integers beyond 64 bits, objects with differing keys, empty objects) is stored
-    as JSON text and listed in the metadata's `json_columns`;
+    hold as given (mixed types, integers beyond 64 bits, objects with differing keys, empty objects, 50 nested
+    lists) is stored as JSON text and listed in the metadata's `json_columns`;
     `original_records` and the exports give back the original values. A field some records lack is null there,
     and the metadata's `absent_fields` marks those rows (see `absent_bits`), so that JSONL exports leave it out.
     """
@@ -101,7 +101,7 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
 def _column(records: list[dict[str, Any]], name: str) -> tuple[pa.Array, bool]:
     """One original field as an Arrow array, and whether it had to become JSON text (with a warning) because
     Arrow would not give back the same values (`{"a": 1}`, `{"b": 2}` would come back with `None`s added) or
-    Parquet cannot store them."""
+    Parquet cannot store them or read them back."""
     values = [record.get(name) for record in records]
     strings = _strings(values)
     if strings is not None:
@@ -111,9 +111,13 @@ def _column(records: list[dict[str, Any]], name: str) -> tuple[pa.Array, bool]:
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         problem = "has values Parquet cannot store as one type (mixed types, integers beyond 64 bits, key-value maps)"
     else:
-        if _storable(array.type) and _same(array.to_pylist(), values):
+        levels = _parquet_levels(array.type)
+        if levels is not None and levels >= PARQUET_READ_DEPTH:
+            problem = "nests lists and objects deeper than Parquet reads back"
+        elif levels is not None and _same(array.to_pylist(), values):
             return array, False
-        problem = "has objects with differing or no keys"
+        else:
+            problem = "has objects with differing or no keys"
     log.warning("column %r %s; the results keep it as JSON text, exports as the original values", name, problem)
     return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in values], pa.string()), True
 
@@ -132,11 +136,20 @@ def lacking_rows(bits: str, rows: int) -> np.ndarray:
     return np.unpackbits(packed, count=rows, bitorder="little").astype(bool)
 
 
-def _storable(kind: pa.DataType) -> bool:
-    """Whether Parquet can store `kind`: not a struct without fields (`{}`), at any depth."""
+PARQUET_READ_DEPTH = 100
+"""Arrow's Parquet reader refuses a schema this many levels deep (its default limit), e.g. 50 nested lists."""
+
+
+def _parquet_levels(kind: pa.DataType) -> int | None:
+    """Parquet schema levels of `kind` (a value 1, a struct 1 more, a list or map 2 more), None if it holds `{}`."""
     if pa.types.is_struct(kind) and kind.num_fields == 0:
-        return False
-    return all(_storable(kind.field(i).type) for i in range(kind.num_fields))
+        return None
+    inner = [_parquet_levels(kind.field(i).type) for i in range(kind.num_fields)]
+    if None in inner:
+        return None
+    nested = pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)
+    own = 2 if nested or pa.types.is_map(kind) else 1
+    return own + max(inner, default=0)  # type: ignore[type-var]
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -130,6 +130,22 @@ def test_exports_give_back_values_that_parquet_cannot_hold_as_given(tmp_path):
     assert [json.loads(r["meta"]) for r in rows[:2]] == [{"a": 1}, {"b": [1, 2]}]
 
 
+def test_lists_nested_deeper_than_parquet_reads_back_are_kept_as_json_text(tmp_path):
+    deep, shallow = 1, 1
+    for _ in range(60):
+        deep = [deep]
+    for _ in range(40):
+        shallow = [shallow]
+    pool = parse_dataset(json.dumps({"text": "a", "deep": deep, "shallow": shallow}).encode(), name="pool.jsonl")
+    table = results_table(pool, method_columns("zipfit", np.zeros(1), np.arange(1), np.zeros(1, dtype=int), 1), {})
+    pq.write_table(table, tmp_path / "results.parquet")
+    stored = pq.read_table(tmp_path / "results.parquet")  # Arrow refuses a schema 100 levels deep
+    assert stored.schema.field("deep").type == pa.string()
+    assert pa.types.is_list(stored.schema.field("shallow").type)
+    exported = json.loads(records_bytes(stored, np.ones(1, dtype=bool), "jsonl"))
+    assert exported == {"text": "a", "deep": deep, "shallow": shallow}
+
+
 def test_binary_values_are_exported_as_base64(tmp_path):
     pq.write_table(pa.table({"text": ["a", "b"], "blob": [b"\x00\x01hi", None]}), tmp_path / "pool.parquet")
     pool = parse_dataset((tmp_path / "pool.parquet").read_bytes(), name="pool.parquet")

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from scoring.errors import InputError
-from scoring.loading import load_dataset, parse_dataset, render_chat
+from scoring.loading import MAX_DEPTH, TOO_DEEP, load_dataset, parse_dataset, render_chat
 
 RECORDS = [
     {"text": "def f(x):\n\treturn x  # <b>bold</b>\r\n", "source": "code", "n": 1},
@@ -419,3 +419,21 @@ def test_a_text_field_that_holds_no_text_points_to_fields_that_do(write_jsonl):
     assert error.message.endswith("; or, if the text is elsewhere, name one with --text-field (content)")
     chosen = error_of(write_jsonl("b.jsonl", [{"body": 3, "content": "y"}]), text_field="body")
     assert "--text-field" not in chosen.message  # the user chose this field: no hint to choose another
+
+
+def nested_record(lists: int) -> str:
+    """A JSON record whose field v is `lists` nested lists: lists + 1 levels deep."""
+    return '{"text": "a", "v": ' + "[" * lists + "]" * lists + "}"
+
+
+@pytest.mark.parametrize("lists", [MAX_DEPTH, 100_000])  # 100,000: beyond what Python's json module can read
+def test_records_nested_deeper_than_the_limit_are_refused_with_their_line(tmp_path, lists):
+    deepest = nested_record(MAX_DEPTH - 1)
+    (tmp_path / "a.jsonl").write_text(f"{deepest}\n{nested_record(lists)}\n", encoding="utf-8")
+    error = error_of(tmp_path / "a.jsonl")
+    assert (error.line, error.message) == (2, TOO_DEEP)
+    (tmp_path / "a.json").write_text(f"[{deepest},\n{nested_record(lists)}]", encoding="utf-8")
+    error = error_of(tmp_path / "a.json")
+    assert (error.line, error.message) == (2 if lists == MAX_DEPTH else None, TOO_DEEP)
+    (tmp_path / "b.jsonl").write_text(f"{deepest}\n", encoding="utf-8")
+    assert texts_of(tmp_path / "b.jsonl") == ["a"]
