@@ -7,13 +7,14 @@ stderr; no output file is written or touched unless the whole run succeeds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -247,13 +248,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.run(args)
     except ScoringError as e:
         if isinstance(e, Cancelled):
-            return _interrupted(143 if interrupts.signum == signal.SIGTERM else 130)
+            return _interrupted(args, 143 if interrupts.signum == signal.SIGTERM else 130)
         print(one_line(f"error: {e}"), file=sys.stderr)
         return 2
     except Terminated:
-        return _interrupted(143)
+        return _interrupted(args, 143)
     except KeyboardInterrupt:
-        return _interrupted()
+        return _interrupted(args)
     except Exception as e:
         if is_disk_full(e):
             print(
@@ -275,14 +276,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _where_written(args: argparse.Namespace) -> str:
     """The places a command writes to, e.g. "--out chosen.jsonl or the cache /home/me/.cache/scoring"."""
     places = [f"--out {args.out}"] if getattr(args, "out", None) else []
-    if hasattr(args, "no_cache") and not args.no_cache:
+    if _uses_cache(args):
         places.append(f"the cache {args.cache_dir or default_cache_dir()}")
     return " or ".join(places) or "writing"
 
 
-def _interrupted(status: int = 130) -> int:
-    print("interrupted: finished work is saved in the cache; run the same command again to resume", file=sys.stderr)
+def _uses_cache(args: argparse.Namespace) -> bool:
+    """Whether the command keeps finished work in a cache (not `select`, not `--no-cache`)."""
+    return hasattr(args, "no_cache") and not args.no_cache
+
+
+def _interrupted(args: argparse.Namespace, status: int = 130) -> int:
+    if _uses_cache(args):
+        print("interrupted: finished work is saved in the cache; run the same command again to resume", file=sys.stderr)
+    else:
+        print("interrupted: nothing was written; run the same command again to start over", file=sys.stderr)
     return status
+
+
+@contextlib.contextmanager
+def _writing_out(args: argparse.Namespace) -> Iterator[None]:
+    """Report a failure to write --out (e.g. its folder removed or made read-only during the run) as an --out
+    error; a full disk is left to main(), which names every place written to."""
+    try:
+        yield
+    except OSError as e:
+        if is_disk_full(e):
+            raise
+        kept = "finished work is in the cache: " if _uses_cache(args) else ""
+        reason = e.strerror or str(e)
+        raise OptionError(
+            "--out", f"{args.out!r} could not be written ({reason}); {kept}fix that and run again"
+        ) from None
 
 
 class _OneLineFormatter(logging.Formatter):
@@ -367,7 +392,9 @@ def _score(args: argparse.Namespace) -> None:
             metadata["rds"] = rds_metadata(rds_params, spec, engine.device(), args.task_field)
     metadata["k"] = args.k
     args.interrupts.check()
-    write_parquet(results_table(pool, columns, metadata), out)
+    table = results_table(pool, columns, metadata)
+    with _writing_out(args):
+        write_parquet(table, out)
     seconds = time.perf_counter() - started
     log.info("scored %d records against %d targets in %.1f s; wrote %s", len(pool), len(targets), seconds, out)
 
@@ -399,6 +426,10 @@ def _engine(args: argparse.Namespace) -> Any:
 
 
 def _cache(args: argparse.Namespace) -> Cache:
+    if args.cache_dir is not None and not args.cache_dir.strip():  # e.g. --cache-dir "$DIR" with DIR unset
+        raise OptionError(
+            "--cache-dir", f"is empty; name a folder, or leave the option out to use {default_cache_dir()}"
+        )
     checkpoint_seconds()  # refuses a bad $SCORING_CHECKPOINT_SECONDS now, even when all the work is cached
     if args.no_cache:
         return open_cache(None)
@@ -503,12 +534,14 @@ def _embed(args: argparse.Namespace) -> None:
         device = engine.device()
     args.interrupts.check()
     if out.suffix.lower() == ".npy":
-        with atomic_path(out) as tmp, open(tmp, "wb") as f:
+        with _writing_out(args), atomic_path(out) as tmp, open(tmp, "wb") as f:
             np.save(f, vectors, allow_pickle=False)
     else:
         settings = embedding_settings(spec, params, device.dtype)
         metadata = {"version": __version__, "input": _identity(data), "rds": {"model_label": spec.label, **settings}}
-        write_parquet(_embedding_table(vectors, text_keys(data.texts), metadata), out)
+        table = _embedding_table(vectors, text_keys(data.texts), metadata)
+        with _writing_out(args):
+            write_parquet(table, out)
     seconds = time.perf_counter() - started
     log.info("embedded %d texts (%d dimensions) in %.1f s; wrote %s", len(data), spec.dim, seconds, out)
 
@@ -547,7 +580,8 @@ def _select(args: argparse.Namespace) -> None:
     mask = selection_mask(ranks.get("zipfit"), ranks.get("rds"), args.method, k)
     chosen = selected_records(table, mask)
     args.interrupts.check()
-    write_records(chosen, out)
+    with _writing_out(args):
+        write_records(chosen, out)
     log.info("wrote %d %s records to %s", chosen.num_rows, args.method, out)
 
 

@@ -208,6 +208,8 @@ def metadata_of(table: pa.Table) -> dict[str, Any]:
 
 def check_output_path(path: str | Path, formats: tuple[str, ...], option: str = "--out") -> Path:
     """Refuse an output path early (before hours of work) if its format or folder is wrong."""
+    if not str(path).strip():
+        raise OptionError(option, f"is empty; give a file name ending with {' or '.join(formats)}")
     path = Path(path)
     if path.suffix.lower() not in formats:
         raise OptionError(option, f"{str(path)!r} must end with {' or '.join(formats)}")

@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from scoring import cli
 from scoring.cli import main
 from scoring.pipeline import run_zipfit
 
@@ -342,6 +343,48 @@ def test_a_full_disk_is_a_one_line_error_that_says_what_to_do(files, tmp_path):
         command = ["unshare", "-m", "sh", "-c", script, str(full), sys.executable, "-m", "scoring", *args]
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert_one_line_error(result, f"--out {full}", ": the disk is full", "free some space or write elsewhere")
+
+
+def test_an_empty_out_or_cache_dir_is_refused_not_taken_for_the_default(files, isolated_cache):
+    args = score_args(files, "--cache-dir", "")  # e.g. --cache-dir "$DIR" with DIR unset
+    assert_one_line_error(run_cli(args), "--cache-dir: is empty; name a folder, or leave the option out")
+    assert not isolated_cache.exists()
+    args = score_args(files)
+    args[args.index("--out") + 1] = " "
+    assert_one_line_error(run_cli(args), "--out: is empty; give a file name ending with .parquet")
+
+
+def test_an_output_folder_removed_during_the_run_is_an_out_error_and_the_work_stays_cached(files, monkeypatch, capsys):
+    gone = files["dir"] / "gone"
+    real_table = cli.results_table
+
+    def table_then_folder_removed(*args, **kwargs):
+        gone.rmdir()  # by the user, while the scores were being computed
+        return real_table(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "results_table", table_then_folder_removed)
+    gone.mkdir()
+    args = score_args(files, "--k", "2")
+    args[args.index("--out") + 1] = str(gone / "out.parquet")
+    assert main(args) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith(f"error: --out: {str(gone / 'out.parquet')!r} could not be written (No such file")
+    assert error.endswith("; finished work is in the cache: fix that and run again")
+
+    monkeypatch.setattr(cli, "results_table", real_table)
+    assert main(score_args(files, "--k", "2")) == 0
+    real_selected = cli.selected_records
+
+    def selected_then_folder_removed(*args, **kwargs):
+        gone.rmdir()
+        return real_selected(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "selected_records", selected_then_folder_removed)
+    gone.mkdir()
+    scores = str(files["dir"] / "out.parquet")
+    assert main(["select", "--scores", scores, "--method", "zipfit", "--out", str(gone / "chosen.jsonl")]) == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert "could not be written (No such file or directory); fix that and run again" in error
 
 
 def test_cache_folder_that_is_a_file_is_refused(files, tmp_path):

@@ -144,7 +144,7 @@ def test_an_interrupt_that_python_swallowed_still_stops_the_run(tmp_path, monkey
     out = tmp_path / "out.parquet"
     args = ["score", "--pool", str(POOL), "--targets", str(TARGETS), "--method", "zipfit", "--level", "1"]
     assert cli.main([*args, "--no-cache", "--out", str(out)]) == status
-    assert "interrupted" in capsys.readouterr().err
+    assert "interrupted: nothing was written; run the same command again to start over" in capsys.readouterr().err
     assert not out.exists()
 
 
