@@ -246,15 +246,49 @@ def read_results(path: str | Path) -> pa.Table:
     except (pa.ArrowException, OSError, ValueError) as e:
         raise InputError(f"is not a readable Parquet file ({e}); rerun `score` to write it again", file=path) from None
     try:
-        metadata_of(table)
+        problem = _metadata_problem(metadata_of(table))
     except ValueError as e:
-        raise InputError(f"has metadata that `score` did not write ({e}); rerun `score`", file=path) from None
+        problem = str(e)
+    if problem:
+        raise InputError(f"has metadata that `score` did not write ({problem}); rerun `score`", file=path)
     if "pool_index" not in table.column_names or "text" not in table.column_names:
         raise InputError(
             "is not a scores file (no pool_index and text columns); give the Parquet file written by `score --out`",
             file=path,
         )
+    missing = [
+        name for name in metadata_of(table).get("original_columns", {}).values() if name not in table.column_names
+    ]
+    if missing:
+        gone = ", ".join(map(repr, missing))
+        log.warning(
+            "%s: the column(s) %s that `score` wrote are gone; the records are written without them", path, gone
+        )
     return table
+
+
+def _metadata_problem(metadata: Any) -> str | None:
+    """What in a results table's `scoring` metadata is not as `score` writes it, e.g. "k is 'abc'", or None."""
+    if not isinstance(metadata, dict):
+        return "not a JSON object"
+    k = metadata.get("k")
+    if k is not None and (type(k) is not int or k < 1):
+        return f"k is {k!r}, not a whole number of records"
+    names = metadata.get("original_columns", {})
+    if not (isinstance(names, dict) and all(isinstance(name, str) for name in [*names, *names.values()])):
+        return "original_columns is not an object of column names"
+    as_json = metadata.get("json_columns", [])
+    if not (isinstance(as_json, list) and all(isinstance(name, str) for name in as_json)):
+        return "json_columns is not a list of column names"
+    absent = metadata.get("absent_fields", {})
+    if not (isinstance(absent, dict) and all(isinstance(bits, str) for bits in absent.values())):
+        return "absent_fields is not an object of base64 texts"
+    for name, bits in absent.items():
+        try:
+            base64.b64decode(bits, validate=True)
+        except ValueError:
+            return f"absent_fields of {name!r} is not base64"
+    return None
 
 
 def original_records(table: pa.Table) -> pa.Table:
@@ -268,6 +302,7 @@ def original_records(table: pa.Table) -> pa.Table:
     names: dict[str, str] = metadata.get("original_columns") or {
         name: name for name in table.column_names if name != "pool_index"
     }
+    names = {name: output for name, output in names.items() if output in table.column_names}  # some dropped since
     as_json = set(metadata.get("json_columns", []))
     records = table.select(list(names.values())).rename_columns(list(names))
     about: dict[str, Any] = {"json_columns": [name for name, output in names.items() if output in as_json]}

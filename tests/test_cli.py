@@ -146,6 +146,34 @@ def test_select_refuses_a_scores_file_with_other_ranks_or_metadata(files):
         result = run_cli(["select", "--scores", str(files["dir"] / name), "--method", "zipfit", "--out", out])
         expected = "has metadata that `score` did not write" if "metadata" in name else "its zipfit_rank column is not"
         assert_one_line_error(result, f"{name}: {expected}", "rerun `score`")
+    metadata = json.loads(table.schema.metadata[b"scoring"])
+    for change, problem in [
+        ({"k": "2"}, "k is '2', not a whole number of records"),
+        ({"absent_fields": {"meta": "no base64!"}}, "absent_fields of 'meta' is not base64"),
+        ({"original_columns": {"source": 3}}, "original_columns is not an object of column names"),
+        ({"json_columns": "meta"}, "json_columns is not a list of column names"),
+    ]:
+        edited = table.replace_schema_metadata({b"scoring": json.dumps({**metadata, **change}).encode()})
+        pq.write_table(edited, files["dir"] / "edited.parquet")
+        result = run_cli(
+            ["select", "--scores", str(files["dir"] / "edited.parquet"), "--method", "zipfit", "--out", out]
+        )
+        assert_one_line_error(result, f"edited.parquet: has metadata that `score` did not write ({problem})")
+
+
+def test_select_writes_the_records_without_columns_dropped_from_the_scores_file(files):
+    assert main(score_args(files, "--k", "2")) == 0
+    table = pq.read_table(files["dir"] / "out.parquet")
+    pq.write_table(table.drop(["source"]), files["dir"] / "dropped.parquet")  # pyarrow keeps the metadata
+    out = files["dir"] / "chosen.jsonl"
+    result = run_cli(
+        ["select", "--scores", str(files["dir"] / "dropped.parquet"), "--method", "zipfit", "--out", str(out)]
+    )
+    assert result.returncode == 0, result.stderr
+    assert "the column(s) 'source' that `score` wrote are gone; the records are written without them" in result.stderr
+    chosen = [json.loads(line) for line in out.read_text().splitlines()]
+    by_rank = [POOL[i] for i in np.argsort(table.column("zipfit_rank").to_numpy())[:2]]
+    assert sorted(chosen, key=str) == sorted(({k: v for k, v in r.items() if k != "source"} for r in by_rank), key=str)
 
 
 def test_a_scores_file_scored_again_keeps_its_old_method_columns_as_original_ones(files):
