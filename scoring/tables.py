@@ -75,6 +75,8 @@ def results_table(pool: Dataset, columns: Mapping[str, np.ndarray], metadata: Ma
         "pool_index": _numbers(np.arange(len(pool), dtype=np.int64)),
         "text": _strings(pool.texts, large=True) or pa.array(pool.texts, type=pa.large_string()),
     }
+    if pool.arrow is not None and names.get("text") == "text":
+        arrays["text"] = pool.arrow.column("text")  # the same texts, as the Parquet file types them
     as_json: list[str] = []
     absent: dict[str, str] = {}
     for name, output in names.items():
