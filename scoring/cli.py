@@ -340,7 +340,9 @@ def _score(args: argparse.Namespace) -> None:
     if args.k is not None and args.k < 1:  # before loading anything; the pool size is checked once it is known
         raise OptionError("--k", f"{args.k} is not a positive number of records; use 1 or more (at most the pool size)")
     if rds_params is None and (ignored := _ignored_rds_options(args)):
-        log.warning("%s: for RDS+ only; --method zipfit ignores them", ", ".join(ignored))
+        log.warning(
+            "%s: for RDS+ only; --method zipfit ignores %s", ", ".join(ignored), "them" if ignored[1:] else "it"
+        )
     for name in (args.pool, args.targets):
         if Path(name).resolve() == out.resolve():
             raise OptionError("--out", f"{args.out!r} is an input file; write the results elsewhere")

@@ -43,6 +43,8 @@ FORMATS = {
 
 PARQUET_MAGIC = b"PAR1"
 """The first (and last) bytes of every Parquet file."""
+GZIP_MAGIC = b"\x1f\x8b"
+"""The first bytes of every gzip file."""
 
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant", "system": "system"}
 
@@ -123,6 +125,8 @@ def parse_records(data: bytes, *, name: str) -> Records:
     fmt, compressed = format_of(name)
     if compressed:
         data = _gunzip(data, name)
+    elif data.startswith(GZIP_MAGIC):
+        raise InputError(f"is gzip-compressed; name it {Path(name).name}.gz", file=name)
     if not data:
         raise InputError("is empty; it needs at least one record", file=name)
     arrow = _read_parquet(data, name) if fmt == "parquet" else None
@@ -531,6 +535,9 @@ def _read_tsv(data: bytes, name: str) -> tuple[list[Record], list[int | None]]:
 
 
 def _read_delimited(text: str, name: str, delimiter: str, quoting: int) -> tuple[list[Record], list[int | None]]:
+    kind = "CSV" if delimiter == "," else "TSV"
+    if _is_json(text):
+        raise InputError(f"is JSON, not {kind}; name it .jsonl (one record a line) or .json", file=name)
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True, quoting=quoting)
     records: list[Record] = []
@@ -556,12 +563,25 @@ def _read_delimited(text: str, name: str, delimiter: str, quoting: int) -> tuple
                 lines.append(start)
             start = reader.line_num + 1
     except csv.Error as e:
-        kind = "CSV" if delimiter == "," else "TSV"
         problem = "a quoted field starting here is never closed" if "unexpected end of data" in str(e) else str(e)
         raise InputError(
             f"is not valid {kind} ({problem}); check the quoting: {CSV_QUOTING}", file=name, line=start
         ) from None
     return records, lines
+
+
+def _is_json(text: str) -> bool:
+    """Whether a file meant to be CSV or TSV holds JSON: a first line, or the whole text, that is an object or
+    a list (tried only when the text starts with `{` or `[`, which no header does)."""
+    start = text.lstrip()
+    if start[:1] not in ("{", "["):
+        return False
+    for candidate in (start.split("\n", 1)[0], start):
+        try:
+            return isinstance(json.loads(candidate), dict | list)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+    return False
 
 
 def _read_parquet(data: bytes, name: str) -> pa.Table:

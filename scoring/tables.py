@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from scoring.atomic import atomic_path, write_bytes_atomic
 from scoring.errors import InputError, OptionError
-from scoring.loading import Dataset
+from scoring.loading import PARQUET_MAGIC, Dataset
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +243,13 @@ def read_results(path: str | Path) -> pa.Table:
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file; give the Parquet file written by `score --out`", file=path)
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(len(PARQUET_MAGIC))
+    except OSError as e:
+        raise InputError(f"cannot be read ({e.strerror or e}); check the file's permissions", file=path) from None
+    if magic != PARQUET_MAGIC:
+        raise InputError("is not a Parquet file; give the Parquet file written by `score --out`", file=path)
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError, ValueError) as e:

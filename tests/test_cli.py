@@ -207,6 +207,8 @@ def test_rds_options_in_a_zipfit_run_get_a_warning(files):
     result = run_cli(score_args(files, "--model", "no-such-model", "--max-length", "0", "--selection", "max"))
     assert result.returncode == 0, result.stderr
     assert "warning: --model, --max-length, --selection: for RDS+ only; --method zipfit ignores them" in result.stderr
+    result = run_cli(score_args(files, "--model", "minilm"))
+    assert "warning: --model: for RDS+ only; --method zipfit ignores it" in result.stderr
 
 
 def test_a_bad_checkpoint_setting_is_refused_even_when_everything_is_cached(files):
@@ -230,6 +232,8 @@ def test_select_says_a_selection_is_not_a_scores_file(files):
     again = str(files["dir"] / "again.jsonl")
     result = run_cli(["select", "--scores", str(chosen), "--method", "zipfit", "--out", again])
     assert_one_line_error(result, "chosen.parquet: is not a scores file", "written by `score --out`")
+    result = run_cli(["select", "--scores", str(files["pool"]), "--method", "zipfit", "--out", again])
+    assert_one_line_error(result, "pool.jsonl: is not a Parquet file; give the Parquet file written by `score --out`")
 
 
 def test_select_needs_k_when_scored_without(files, capsys):

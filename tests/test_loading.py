@@ -405,6 +405,21 @@ def test_json_and_jsonl_swapped_get_a_hint_to_rename(tmp_path):
         assert error.message.endswith("; if the file is one JSON array [...], name it .json"), error.message
 
 
+def test_gzip_without_gz_in_its_name_and_json_named_csv_get_a_hint_to_rename(tmp_path):
+    (tmp_path / "pool.jsonl").write_bytes(gzip.compress(b'{"text": "a"}\n'))
+    assert error_of(tmp_path / "pool.jsonl").message == "is gzip-compressed; name it pool.jsonl.gz"
+    for name, text in [
+        ("lines.csv", '{"text": "a"}\n{"text": "b"}\n'),
+        ("array.tsv", '[\n  {"text": "a"}\n]\n'),
+        ("lists.csv", "[0, 1]\n[1, 0]\n"),
+    ]:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        kind = name[-3:].upper()
+        assert error_of(tmp_path / name).message == f"is JSON, not {kind}; name it .jsonl (one record a line) or .json"
+    (tmp_path / "brackets.csv").write_text("[note],text\nx,a\n", encoding="utf-8")  # not JSON: a header
+    assert texts_of(tmp_path / "brackets.csv") == ["a"]
+
+
 def test_parquet_and_json_swapped_get_a_hint_to_rename(tmp_path):
     pq.write_table(pa.table({"text": ["a"]}), tmp_path / "rows.jsonl")
     assert error_of(tmp_path / "rows.jsonl").message == "is a Parquet file; name it .parquet"
