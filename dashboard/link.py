@@ -4,7 +4,7 @@ Samples and parameters go in as words and numbers, only where they differ from t
 (`?targets=translation&k=200&level=6&fast=1`); an uploaded or pasted file goes in as its sha256
 (`targets_file=…`), found again in the cache folder by `dashboard.kept_files`. Each widget starts at the URL's
 value (`start`), each run writes the values chosen back (`begin`, `show`, `publish`), and a value of the link
-opened that is not valid is left out with a warning in the sidebar.
+opened that is not valid is left out with a warning in the sidebar, which stays until the user changes a choice.
 """
 
 from __future__ import annotations
@@ -35,9 +35,8 @@ def start(name: str, default: T, parse: Callable[[str], T]) -> T:
         return default
     try:
         return parse(text)
-    except ValueError as e:
-        if not state.get("link.opened"):  # later runs only read back what `publish` wrote
-            _now()["problems"][name] = f"{name}={text} is not valid ({e})"
+    except ValueError as e:  # only a link opened can hold one: `publish` writes valid values back
+        _now()["problems"][name] = f"{name}={text} is not valid ({e})"
         return default
 
 
@@ -55,12 +54,18 @@ def carry(names: Sequence[str]) -> None:
 
 
 def publish() -> None:
-    """Write this run's values into the URL (if they changed) and warn about the URL's values that were not valid."""
-    now = _now()
-    state.put("link.opened", True)
-    if now["problems"]:
+    """Write this run's values into the URL (if they changed) and warn about the link's values that were not
+    valid, in every run (jobs rerun the page) until the user changes a choice."""
+    now, warned = _now(), state.get("link.warned")
+    if now["problems"]:  # found in this run (the first, or one that drew widgets a link was waiting for)
+        problems = {**(warned["problems"] if warned else {}), **now["problems"]}
+        warned = {"problems": problems, "values": now["values"]}
+    elif warned and warned["values"] != now["values"]:
+        warned = None
+    state.put("link.warned", warned)
+    if warned:
         st.warning(
-            plain(f"The link's {'; '.join(now['problems'].values())}: the default is used instead."),
+            plain(f"The link's {'; '.join(warned['problems'].values())}: the default is used instead."),
             icon=":material/link_off:",
         )
     if st.query_params.to_dict() != now["values"]:

@@ -800,8 +800,19 @@ def test_a_link_with_values_that_are_not_valid_says_which_and_uses_the_defaults(
     chosen = results(app).inputs
     assert (chosen.zipfit.level, chosen.k, chosen.targets.label) == (9, 100, "sample targets_humaneval.jsonl")
     assert app.query_params == {"model": "fake"}  # only the values in use
+    settle(app)  # the jobs' reruns
+    assert len(app.sidebar.warning) == 1  # it stays (it was gone within a second) ...
+    app.sidebar.number_input(key="lens.k").set_value(9).run()
+    assert not app.sidebar.warning  # ... until the user changes a choice
+
+
+def test_a_link_value_that_waited_for_pasted_targets_is_warned_about_once_they_are_pasted(app):
+    app.query_params = {"targets": "paste", "level": "0"}
     app.run()
-    assert not app.sidebar.warning  # said once, when the link is opened
+    app.sidebar.text_area(key="lens.targets.paste").input("Bonjour\n\nHola").run()
+    (warning,) = [w.value.replace("\\", "") for w in app.sidebar.warning]
+    assert "level=0 is not valid (a whole number from 1 to 9)" in warning
+    assert results(app).inputs.zipfit.level == 9
 
 
 @pytest.mark.parametrize("page", ["views/scores.py", "views/map.py", "views/side_by_side.py", "views/export.py"])
