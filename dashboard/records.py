@@ -12,7 +12,7 @@ import pyarrow as pa
 import streamlit as st
 
 from dashboard import state
-from dashboard.text import shorten
+from dashboard.text import BIDI_CONTROLS, shorten
 from scoring.tables import rows_of
 
 COLUMN_LABELS = {
@@ -103,6 +103,8 @@ def _containing(query: str, pool_digest: str, _texts: list[str]) -> np.ndarray: 
 def full_text(index: int) -> None:
     """The whole text of pool record `index`, as text, in a box about as tall as the wrapped text (at most 400 px)."""
     text = state.get("results").inputs.pool.dataset.texts[index]
-    st.caption(f"Record #{index} · {len(text):,} characters")
-    rows = sum(1 + len(line) // WRAP_CHARS for line in text.split("\n"))  # long lines wrap
-    st.code(text, language=None, wrap_lines=True, height=min(400, 20 + 20 * rows) if text else "content")
+    shown = text.translate(BIDI_CONTROLS)  # obeyed, "\u202eevil" would read "live"
+    named = " · direction controls shown by name, as ⟪U+202E⟫" if shown != text else ""
+    st.caption(f"Record #{index} · {len(text):,} characters{named}")
+    rows = sum(1 + len(line) // WRAP_CHARS for line in shown.split("\n"))  # long lines wrap
+    st.code(shown, language=None, wrap_lines=True, height=min(400, 20 + 20 * rows) if text else "content")

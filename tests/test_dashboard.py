@@ -697,6 +697,18 @@ def test_the_text_filter_searches_whole_texts_not_the_shortened_ones(app):
     assert all(c.startswith(f"{expected} of the top {len(long_pool)} shown") for c in shown), shown
 
 
+def test_the_whole_text_box_names_direction_controls_instead_of_obeying_them(app):
+    pool = [*SMALL_POOL[:-1], {"text": "pay \u202eevil\u202c now", "source": "bidi"}]
+    upload(app, "pool", "small.jsonl", jsonl(pool))
+    settle(app)
+    app.switch_page("views/side_by_side.py")
+    settle(app)
+    app.number_input(key="lens.sbs.index").set_value(len(pool) - 1).run()
+    assert [c.value for c in app.code] == ["pay ⟪U+202E⟫evil⟪U+202C⟫ now"]  # shown obeyed, it read "pay live now"
+    captions = [c.value for c in app.caption if c.value.startswith("Record #")]
+    assert captions == [f"Record #{len(pool) - 1} · 14 characters · direction controls shown by name, as ⟪U+202E⟫"]
+
+
 def test_removing_an_uploaded_pool_says_which_results_are_still_shown(app):
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))
     settle(app)
