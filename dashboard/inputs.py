@@ -319,7 +319,7 @@ def _tasks(targets: Loaded | None) -> tuple[str | None, list[str] | None]:
     try:
         return choice, tasks.task_ids(targets.dataset, choice)
     except InputError as e:
-        st.error(f"{plain(str(e))}. Give every target a task, or choose another task column.", icon=":material/error:")
+        st.error(plain(in_ui_terms(str(e))), icon=":material/error:")
         return None, None
 
 

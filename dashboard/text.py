@@ -49,6 +49,7 @@ CONTROLS = {
     "name one with --text-field": "choose one in the Text field box",
     "--model: ": "RDS+ model: ",
     "--max-length: ": "Max length (tokens): ",
+    "choose another --task-field": "choose another Task column",
 }
 """Command-line wording in the library's messages, and what the dashboard's controls are called instead."""
 

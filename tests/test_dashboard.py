@@ -905,7 +905,11 @@ def test_a_task_column_some_targets_lack_is_offered_and_explained(app, lacking):
     settle(app)
     errors = [e.value.replace("\\", "") for e in app.sidebar.get("error")]
     holds = "null" if lacking else "no value"
-    assert any(e.startswith(f"tasks.jsonl:4: this record has {holds} in field 'task', not a task") for e in errors)
+    expected = (
+        f"tasks.jsonl:4: this record has {holds} in field 'task', not a task name (text or a whole number); give "
+        "every target one, or choose another Task column"  # the sidebar's name, said once
+    )
+    assert expected in errors
     assert results(app).inputs.task_ids is None  # RDS+ runs over single targets, as without a task column
 
 
