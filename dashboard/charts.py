@@ -58,8 +58,10 @@ def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -
     figure = go.Figure()
     for name, part, colour in [
         ("not selected", score[~selected], COLOURS["pool"]),
-        (f"top {k:,}", score[selected], COLOURS[method]),
+        (f"top {int(selected.sum()):,}", score[selected], COLOURS[method]),
     ]:
+        if not len(part):  # e.g. nothing left unselected at k = the pool size
+            continue
         figure.add_bar(
             x=(edges[:-1] + edges[1:]) / 2,
             y=np.histogram(part, bins=edges)[0],
@@ -81,6 +83,7 @@ def score_histogram(frame: pd.DataFrame, method: str, k: int, threshold: bool) -
         title=f"{LABELS[method]} scores",
         xaxis_title="score",
         yaxis_title="records",
+        showlegend=True,  # also for one group: its colour needs a key
         **LAYOUT,
     )
     return figure
@@ -99,6 +102,8 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
     points = sum(len(rows) for rows in shown)
     figure = go.Figure()
     for (group, rows), part in zip(groups, shown, strict=True):
+        if not len(rows):
+            continue
         figure.add_scattergl(
             x=part["zipfit_score"].astype(np.float32),
             y=part["rds_score"].astype(np.float32),
@@ -112,6 +117,7 @@ def score_scatter(frame: pd.DataFrame, k: int, correlation: float) -> go.Figure:
         xaxis_title="ZIP-FIT score",
         yaxis_title="RDS+ score",
         dragmode="lasso",
+        showlegend=True,
         **LAYOUT,
     )
     return figure
@@ -126,11 +132,13 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
     others = drawn(frame[~selected], UNSELECTED_POINTS)
     groups = [
         (group_name("not selected", int((~selected).sum()), len(others)), others, COLOURS["pool"]),
-        (f"top {k:,}", frame[selected], COLOURS[method]),
+        (f"top {int(selected.sum()):,}", frame[selected], COLOURS[method]),
     ]
     points = sum(len(part) for _, part, _ in groups)
     figure = go.Figure()
     for name, part, colour in groups:
+        if not len(part):
+            continue
         figure.add_scattergl(
             x=part["length"].clip(lower=1),
             y=part[f"{method}_score"].astype(np.float32),
@@ -156,6 +164,7 @@ def length_scatter(frame: pd.DataFrame, method: str, k: int, target_lengths: np.
         title=f"{LABELS[method]} score against length",
         xaxis=length_axis(np.concatenate(lengths) if len(target_lengths) else np.concatenate(lengths[:-1])),
         yaxis_title="score",
+        showlegend=True,
         **LAYOUT,
     )
     return figure

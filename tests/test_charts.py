@@ -196,6 +196,18 @@ def test_histograms_are_binned_before_they_are_sent_and_count_every_item():
     assert len(figure.to_json()) < 100_000
 
 
+def test_when_every_item_is_selected_the_charts_keep_a_legend_and_list_no_empty_group():
+    frame, k = results_frame(30, 100), 100  # a small upload at the default k: all of it is chosen
+    figures = [
+        charts.score_histogram(frame, "zipfit", k, threshold=True),
+        charts.score_scatter(frame, k, 0.0),
+        charts.length_scatter(frame, "rds", k, np.array([10])),
+    ]
+    for figure in figures:
+        assert figure.layout.showlegend  # plotly hides the key of a lone trace: the colour went unexplained
+    assert [trace.name for figure in figures for trace in figure.data] == ["top 30", f"{BOTH} (30)", "top 30"]
+
+
 def test_length_boxes_of_a_large_pool_send_their_statistics_not_every_length():
     # plotly's own boxes carried every length (0.6 MB at 100k texts) and drew each outlier as a point.
     rng = np.random.default_rng(0)

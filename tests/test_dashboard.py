@@ -895,6 +895,15 @@ def test_a_task_column_groups_the_targets_for_rds(app):
     assert "RDS+ selects round-robin over the tasks (task column task;" in texts_of(app)
 
 
+@pytest.mark.parametrize(("k", "coloured"), [(1, "the 1 selected item is coloured"), (10**6, "the 60 selected items")])
+def test_the_rds_histogram_caption_counts_the_items_coloured(app, k, coloured):
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL))  # 60 records
+    settle(app)
+    app.sidebar.number_input(key="lens.k").set_value(k)
+    settle(app)
+    assert coloured in texts_of(app)  # was "the 1 selected are coloured", "the 1,000,000 selected"
+
+
 @pytest.mark.parametrize("lacking", [{}, {"task": None}])
 def test_a_task_column_some_targets_lack_is_offered_and_explained(app, lacking):
     targets = [*TASK_TARGETS[:3], {"text": "Le chien mange.", **lacking}, *TASK_TARGETS[4:]]

@@ -20,10 +20,10 @@ LENGTH_BOXES = (
 # a page script writes a bare string literal to the page.)
 RDS_RULES = {
     "round-robin": "RDS+ selects round-robin over the {over}, not by a score threshold: this histogram shows each "
-    "item's highest cosine to any target, the {k:,} selected are coloured, and some lower-scoring items are chosen "
+    "item's highest cosine to any target, the {coloured} coloured, and some lower-scoring items are chosen "
     "for {unit} that other items serve less well.",
     "mean": "RDS+ selects by the mean cosine over the {over}, while this histogram shows each item's highest cosine "
-    "to any target: the {k:,} selected are coloured, so they need not be the highest here.",
+    "to any target: the {coloured} coloured, so they need not be the highest here.",
 }
 SELECT_HINT = "Draw a box or lasso around points of the scatter plot to list their records here."
 
@@ -52,7 +52,9 @@ for column, method in zip(st.columns(2), ("zipfit", "rds"), strict=True):
             if task_field is not None:
                 unit = "tasks"
                 over = f"tasks (task column {plain(task_field)}; an item's cosine to a task is its best target's)"
-            st.caption(RDS_RULES[results.inputs.rds.selection].format(k=k, over=over, unit=unit))
+            count = min(k, len(frame))
+            coloured = f"{count:,} selected " + ("item is" if count == 1 else "items are")
+            st.caption(RDS_RULES[results.inputs.rds.selection].format(coloured=coloured, over=over, unit=unit))
 
 if results.both:
     rho = spearman(frame["zipfit_score"], frame["rds_score"])
