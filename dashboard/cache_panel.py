@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from dashboard import state
@@ -10,9 +12,10 @@ from scoring.cache import Cache
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def _size(root: str) -> int:
-    """Bytes under the cache folder, remeasured at most every 30 s (walking a large cache takes a moment)."""
-    return Cache(root).size_bytes()
+def _size(root: str) -> tuple[int, float]:
+    """Bytes under the cache folder and when they were counted (time.time()), remeasured at most every 30 s
+    (walking a large cache takes a moment)."""
+    return Cache(root).size_bytes(), time.time()
 
 
 def cache_panel() -> None:
@@ -21,7 +24,10 @@ def cache_panel() -> None:
         if cache.root is None:
             st.caption("No cache: nothing is kept between runs.")
             return
-        st.caption(f"{_human(_size(str(cache.root)))} in {plain(str(cache.root))}")
+        size, measured = _size(str(cache.root))
+        age = round(time.time() - measured)  # running jobs may have written since
+        when = f"measured {age} s ago" if age else "measured now"
+        st.caption(f"{_human(size)} in {plain(str(cache.root))} ({when})")
         st.caption(
             "Scores, embeddings, maps and converted models, reused across targets, sessions and restarts, and "
             "copies of the uploaded files that the page's URL names."
