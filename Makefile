@@ -9,8 +9,8 @@ PIP := $(PY) -m pip --quiet --disable-pip-version-check
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-run: install  ## install the app and open the dashboard on the sample data (http://localhost:8501)
-	$(PY) -m streamlit run dashboard/app.py
+run: install  ## install the app and open the dashboard on the sample data (http://localhost:8501; PORT=N for another port)
+	$(PY) -m streamlit run dashboard/app.py $(if $(PORT),--server.port $(PORT))
 
 test: install-dev browser  ## install everything and run the linters and the whole test suite
 	$(VENV)/bin/ruff check .

@@ -141,9 +141,11 @@ def embed(pool: Path, cache_dir: Path, max_length: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", type=Path, required=True, help="the large pool file to upload")
-    parser.add_argument("--peer-pool", type=Path, default=ROOT / "sample_data" / "pool.jsonl")
-    parser.add_argument("--cache-dir", type=Path, default=ROOT / "cache")
-    parser.add_argument("--max-length", type=int, default=128)
+    parser.add_argument(
+        "--peer-pool", type=Path, default=ROOT / "sample_data" / "pool.jsonl", help="the pool timed alongside"
+    )
+    parser.add_argument("--cache-dir", type=Path, default=ROOT / "cache", help="the cache folder the app uses")
+    parser.add_argument("--max-length", type=int, default=128, help="MiniLM's max length (tokens) in the app")
     parser.add_argument("--rounds", type=int, default=5, help="rounds of switching between views (default 5)")
     args = parser.parse_args()
     print(f"{dt.date.today()} · {platform.node()} · {os.cpu_count()} cores · Python {platform.python_version()}")

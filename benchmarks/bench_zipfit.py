@@ -354,7 +354,7 @@ def _seconds(fn) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pool", default="sample_data/pool.jsonl")
+    parser.add_argument("--pool", default="sample_data/pool.jsonl", help="pool file (default: the sample pool)")
     parser.add_argument("--targets", action="append", help="target file (repeatable; default: both sample sets)")
     parser.add_argument("--level", type=int, default=9, help="gzip level for everything (default 9)")
     parser.add_argument("--repeat", type=int, default=1, help="run everything N times, interleaved; keep the fastest")

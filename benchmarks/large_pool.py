@@ -80,7 +80,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="JSONL file to write")
     parser.add_argument("--max-chars", type=int, default=2500, help="longest text kept (default 2500)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--from-sample", action="store_true", help="the sample pool repeated (see above)")
+    parser.add_argument(
+        "--from-sample",
+        action="store_true",
+        help='the sample pool repeated, each copy made distinct by a "# copy k" line',
+    )
     args = parser.parse_args()
     if args.from_sample:
         chosen = [(text, "sample_data/pool.jsonl") for text in sample_copies(args.records)]

@@ -364,7 +364,7 @@ def _score(args: argparse.Namespace) -> None:
     task_ids = None
     if rds_params is not None and args.task_field is not None:  # checked now, not after ZIP-FIT
         task_ids = tasks.task_ids(targets, args.task_field)
-        log.info("targets: %d tasks from field %r", len(dict.fromkeys(task_ids)), args.task_field)
+        log.info("targets: %s from field %r", _many(len(dict.fromkeys(task_ids)), "task"), args.task_field)
 
     started, cancel = time.perf_counter(), args.interrupts.event
     columns: dict[str, np.ndarray] = {}
@@ -398,7 +398,8 @@ def _score(args: argparse.Namespace) -> None:
     with _writing_out(args):
         write_parquet(table, out)
     seconds = time.perf_counter() - started
-    log.info("scored %d records against %d targets in %.1f s; wrote %s", len(pool), len(targets), seconds, out)
+    counts = _many(len(pool), "record"), _many(len(targets), "target")
+    log.info("scored %s against %s in %.1f s; wrote %s", *counts, seconds, out)
 
 
 class _LocalEngine:
@@ -483,8 +484,13 @@ def _score_rds(
 
 def _load(role: str, path: str, text_field: str | None) -> Dataset:
     dataset = load_dataset(path, text_field=text_field)
-    log.info("%s: %d records from %s (text: %s)", role, len(dataset), path, dataset.text_origin)
+    log.info("%s: %s from %s (text: %s)", role, _many(len(dataset), "record"), path, dataset.text_origin)
     return dataset
+
+
+def _many(count: int, noun: str) -> str:
+    """`_many(1, "record")` -> "1 record", `_many(2933, "record")` -> "2,933 records"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def _identity(dataset: Dataset) -> dict[str, Any]:
@@ -545,7 +551,7 @@ def _embed(args: argparse.Namespace) -> None:
         with _writing_out(args):
             write_parquet(table, out)
     seconds = time.perf_counter() - started
-    log.info("embedded %d texts (%d dimensions) in %.1f s; wrote %s", len(data), spec.dim, seconds, out)
+    log.info("embedded %s (%d dimensions) in %.1f s; wrote %s", _many(len(data), "text"), spec.dim, seconds, out)
 
 
 def _embedding_table(vectors: np.ndarray, keys: np.ndarray, metadata: dict[str, Any]) -> Any:
@@ -575,7 +581,7 @@ def _select(args: argparse.Namespace) -> None:
     table = read_results(args.scores)
     k = args.k if args.k is not None else metadata_of(table).get("k")
     if k is None:
-        raise OptionError("--k", "is needed: this scores file was written without --k; give --k K (records per method)")
+        raise OptionError("--k", "needed, as this scores file was written without --k; give --k K (records per method)")
     check_k(k, table.num_rows)
     methods = ["zipfit", "rds"] if args.method in ("intersection", "union") else [args.method]
     ranks = {method: _ranks(table, method, args.scores) for method in methods}
@@ -584,7 +590,7 @@ def _select(args: argparse.Namespace) -> None:
     args.interrupts.check()
     with _writing_out(args):
         write_records(chosen, out)
-    log.info("wrote %d %s records to %s", chosen.num_rows, args.method, out)
+    log.info("wrote %s to %s", _many(chosen.num_rows, f"{args.method} record"), out)
 
 
 def _ranks(table: Any, method: str, name: str) -> np.ndarray:

@@ -131,7 +131,7 @@ def run_zipfit_fast(
     workers: int | None = None,
     cancel: threading.Event | None = None,
 ) -> ZipfitResult:
-    """Approximate ZIP-FIT (scoring.zipfit_fast): 3.5-5% of the x⊕t pairs on the sample data, gzip only.
+    """Approximate ZIP-FIT (scoring.zipfit_fast): 3.4-5% of the x⊕t pairs on the sample data, gzip only.
 
     C(x) and C(t) go through the same size cache as exact ZIP-FIT. The scores themselves are not cached: each
     one depends on the whole pool (calibration and focus rows), not on its own text alone.

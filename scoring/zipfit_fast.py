@@ -22,7 +22,7 @@ The method, a "calibrated target sketch":
    the other focus texts are compressed with the extra sketch targets and estimated again.
 
 Cost: n_calibration·M + k_first·N + focus·N·(k_focus - k_first) + n_focus_calibration·M compressions of x⊕t
-instead of N·M: 3.5% of the pairs for the 2,933 sample texts against 164 targets, 4.8% against 100 (its
+instead of N·M: 3.4% of the pairs for the 2,933 sample texts against 164 targets, 4.8% against 100 (its
 scoring call 16-23× faster than exact there). When that would not save at least half of the work (few
 targets or a small pool), every pair is compressed and the result is exact.
 

@@ -240,7 +240,7 @@ def test_select_needs_k_when_scored_without(files, capsys):
     main(score_args(files))
     out = files["dir"] / "x.jsonl"
     assert main(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--out", str(out)]) == 2
-    assert "--k: is needed: this scores file was written without --k; give --k K" in capsys.readouterr().err
+    assert "--k: needed, as this scores file was written without --k; give --k K" in capsys.readouterr().err
     assert not out.exists()
 
 
@@ -375,6 +375,17 @@ def test_a_full_disk_is_a_one_line_error_that_says_what_to_do(files, tmp_path):
         command = ["unshare", "-m", "sh", "-c", script, str(full), sys.executable, "-m", "scoring", *args]
         result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
         assert_one_line_error(result, f"--out {full}", ": the disk is full", "free some space or write elsewhere")
+
+
+def test_info_lines_count_in_the_singular_and_plural(files, write_jsonl):
+    args = score_args(files, "--k", "1")
+    args[args.index("--pool") + 1] = str(write_jsonl("one.jsonl", POOL[:1]))
+    result = run_cli(args)
+    assert "info: pool: 1 record from " in result.stderr
+    assert "info: scored 1 record against 2 targets in " in result.stderr  # was "1 records"
+    chosen = str(files["dir"] / "chosen.jsonl")
+    result = run_cli(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--out", chosen])
+    assert "info: wrote 1 zipfit record to " in result.stderr
 
 
 def test_an_empty_out_or_cache_dir_is_refused_not_taken_for_the_default(files, isolated_cache):
