@@ -246,6 +246,16 @@ def folder_spec(
     if identity is None:
         identity = {"folder_sha256": _folder_digest(folder, cache)}
     architecture = (getattr(config, "architectures", None) or [type(config).__name__])[0]
+    custom = [path.name for path in (folder / "config.json", folder / "tokenizer_config.json") if _names_code(path)]
+    if custom:  # transformers then uses its built-in classes for the model type, never the author's code
+        architecture = f"built-in {config.model_type}, not the custom code its {' and '.join(custom)} names"
+        log.warning(
+            "%s: %s names custom code (auto_map), which is never run; transformers' built-in %r classes are used "
+            "instead, and may not match what its authors wrote",
+            name or folder,
+            " and ".join(custom),
+            config.model_type,
+        )
     text = config.get_text_config()
     return ModelSpec(
         name=name or str(folder),
@@ -292,6 +302,11 @@ def _folder_config(folder: Path, name: str) -> Any:
     if getattr(config, "is_encoder_decoder", False):
         raise OptionError("--model", f"{name!r} is an encoder-decoder model; use a causal LM or an encoder")
     return config
+
+
+def _names_code(path: Path) -> bool:
+    """Whether a config file names model or tokenizer code of its own (`auto_map`)."""
+    return path.is_file() and "auto_map" in _json_object(path)
 
 
 def _json_object(path: Path) -> dict[str, Any]:

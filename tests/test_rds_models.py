@@ -191,6 +191,21 @@ def test_custom_model_code_never_runs(tmp_path):
         resolve_model(str(broken))
 
 
+def test_a_known_model_type_naming_custom_code_gets_the_built_in_classes_said_so(tmp_path, caplog):
+    folder = minilm_copy(tmp_path / "claims-custom")
+    config = json.loads((folder / "config.json").read_text())
+    evil = {"AutoConfig": "evil.EvilConfig", "AutoModel": "evil.EvilModel"}
+    (folder / "config.json").write_text(json.dumps({**config, "architectures": ["EvilModel"], "auto_map": evil}))
+    marker = tmp_path / "code-ran"
+    (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    spec = resolve_model(str(folder))
+    assert spec.label == f"{folder} (built-in bert, not the custom code its config.json names)"  # was "(EvilModel)"
+    assert "config.json names custom code (auto_map), which is never run; transformers' built-in 'bert'" in caplog.text
+    vectors = embed_texts(TEXTS, RdsParams(model=str(folder)), cache=Cache(None))
+    np.testing.assert_allclose(vectors, embed_texts(TEXTS, RdsParams(model="minilm"), cache=Cache(None)), atol=1e-6)
+    assert not marker.exists()
+
+
 def test_an_architecture_transformers_does_not_know_is_named_in_one_line(tmp_path):
     folder = tiny_folder(tmp_path / "future", {"model_type": "qwen9_moe"})
     with pytest.raises(OptionError, match=r"does not know its model type 'qwen9_moe'; use a model of an arch") as e:
