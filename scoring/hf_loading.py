@@ -45,6 +45,13 @@ class HfEncoder:
         self._lock = threading.Lock()
 
     def tokenize(self, texts: Sequence[str], max_length: int) -> list[list[int]]:
+        specials = self.tokenizer.num_special_tokens_to_add()
+        if max_length <= specials:  # transformers would warn and not cut at all
+            raise OptionError(
+                "--max-length",
+                f"{max_length} leaves no room for text: this model's tokenizer adds {specials} special tokens to "
+                f"each; use at least {specials + 1}",
+            )
         with self._lock:  # a fast tokenizer's truncation setting is shared state ("Already borrowed")
             return self.tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -361,7 +362,10 @@ def _batches(dataset: Any, cancel: threading.Event | None) -> Iterator[dict[str,
     try:
         while True:
             _check(cancel)
-            batch = next(iterator, None)
+            try:
+                batch = next(iterator, None)
+            except Exception as e:
+                raise _option_error(e) or e from None
             if batch is None:
                 return
             yield batch
@@ -369,6 +373,17 @@ def _batches(dataset: Any, cancel: threading.Event | None) -> Iterator[dict[str,
         close = getattr(iterator, "close", None)
         if close is not None:
             close()  # stops the shards still running
+
+
+WORKER_OPTION_ERROR = re.compile(r"^scoring\.errors\.OptionError: (--[a-z-]+): (.*)$", re.MULTILINE)
+"""The last line of the traceback Ray keeps of an OptionError a worker raised (e.g. a --max-length the model's
+tokenizer cannot cut to): Ray Data hands the driver its text, not the exception."""
+
+
+def _option_error(error: Exception) -> OptionError | None:
+    """The OptionError a worker raised, rebuilt from `error`'s traceback text, or None if it holds none."""
+    found = WORKER_OPTION_ERROR.findall(str(error))
+    return OptionError(*found[-1]) if found else None
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -17,6 +17,7 @@ import ray
 from scoring import pipeline
 from scoring.cache import Cache
 from scoring.cli import main
+from scoring.errors import OptionError
 from scoring.loading import load_dataset
 from scoring.pipeline import RdsParams, ZipfitParams, embed_texts, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
@@ -76,6 +77,17 @@ def test_rds_on_ray_equals_the_local_engine(cluster, texts, tmp_path):
     np.testing.assert_array_equal(remote.nearest_target, local.nearest_target)
     cached = embed_texts([*targets, *pool], params, cache=cache)  # the model is not needed: all in the cache
     np.testing.assert_allclose(cached, embed_texts([*targets, *pool], params, cache=Cache(None)), atol=1e-5)
+
+
+def test_a_max_length_the_tokenizer_cannot_cut_to_is_the_same_one_line_error_on_ray(cluster):
+    params = RdsParams(model="minilm", max_length=2)  # MiniLM adds [CLS] and [SEP]: no room for text
+    expected = "--max-length: 2 leaves no room for text: this model's tokenizer adds 2 special tokens to each; use at"
+    with pytest.raises(OptionError) as local:
+        embed_texts(["word " * 600, "short"], params, cache=Cache(None))  # was: not cut, then a tensor error
+    with RayEngine() as engine, pytest.raises(OptionError) as remote:
+        engine.embed_texts(["word " * 600, "short"], params, cache=Cache(None))  # was RayTaskError: internal
+    assert str(local.value) == str(remote.value)
+    assert str(local.value).startswith(expected)
 
 
 def test_cli_engine_ray_writes_what_the_local_engine_writes(tmp_path):
