@@ -30,9 +30,11 @@ job, whose nodes need the other requirements (requirements.txt, requirements-mod
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import signal
 import socket
 import threading
 import time
@@ -116,12 +118,17 @@ class RayEngine:
         _quiet_ray_data(self.ray)
         if self.ray.is_initialized():
             return
-        if self.address:
-            self._connect()
-        else:
-            logging.getLogger(AUTH_LOGGER).setLevel(logging.ERROR)  # "token auth is enabled": Ray's default here
-            cpus = self.num_cpus or default_workers()
-            self.ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
+        with _own_signal_handlers():
+            try:
+                if self.address:
+                    self._connect()
+                else:
+                    logging.getLogger(AUTH_LOGGER).setLevel(logging.ERROR)  # "token auth is enabled": Ray's default
+                    cpus = self.num_cpus or default_workers()
+                    self.ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
+            except BaseException:  # e.g. Ctrl-C while the cluster starts: stop the processes already started
+                self.ray.shutdown()
+                raise
         self._started = True
 
     def _connect(self) -> None:
@@ -384,6 +391,23 @@ def _option_error(error: Exception) -> OptionError | None:
     """The OptionError a worker raised, rebuilt from `error`'s traceback text, or None if it holds none."""
     found = WORKER_OPTION_ERROR.findall(str(error))
     return OptionError(*found[-1]) if found else None
+
+
+@contextlib.contextmanager
+def _own_signal_handlers() -> Iterator[None]:
+    """Put back this process's SIGINT and SIGTERM handlers after the block: `ray.init` installs its own C++ one
+    for SIGTERM, which killed the run (status 15) instead of letting the command line save the finished work
+    and shut the cluster down (143)."""
+    if threading.current_thread() is not threading.main_thread():  # only there can handlers be set
+        yield
+        return
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            if handler is not None:  # None: set outside Python, nothing to put back
+                signal.signal(signum, handler)
 
 
 def _check(cancel: threading.Event | None) -> None:

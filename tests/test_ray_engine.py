@@ -4,8 +4,11 @@ entries, and clear errors for a bad `--ray-address` or a combination it does not
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -107,6 +110,44 @@ def test_cli_engine_ray_writes_what_the_local_engine_writes(tmp_path):
     local, remote = (pq.read_table(outs[e]).to_pandas() for e in ("local", "ray"))
     columns = ["pool_index", "zipfit_score", "zipfit_rank", "zipfit_nearest_target", "zipfit_selected"]
     assert remote[columns].equals(local[columns])
+
+
+def test_sigterm_during_a_ray_run_saves_the_finished_work_and_stops_the_cluster_like_the_local_engine(tmp_path):
+    cache = tmp_path / "cache"
+    out = tmp_path / "out.parquet"
+    args = ["score", "--pool", SAMPLE / "pool.jsonl", "--targets", SAMPLE / "targets_humaneval.jsonl"]
+    args += ["--method", "rds", "--model", "minilm", "--engine", "ray", "--out", out, "--cache-dir", cache]
+    env = {**os.environ, "SCORING_CHECKPOINT_SECONDS": "0.1"}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "scoring", *map(str, args)], cwd=ROOT, env=env, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 300
+    while not list(cache.glob("v1/rds-embedding/*/*.npy")) and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the first shard's vectors are in the cache: the cluster is up and working
+    run.send_signal(signal.SIGTERM)
+    err = run.communicate(timeout=120)[1].decode()
+    assert run.returncode == 143, err  # was 15: Ray's own SIGTERM handler ended the process
+    assert "interrupted: finished work is saved in the cache" in err
+    assert "SIGTERM received" not in err
+    assert not out.exists()
+
+
+def test_an_interrupt_while_the_local_cluster_starts_shuts_down_what_had_started():
+    script = """
+import ray
+from scoring.ray_engine import RayEngine
+start = ray.init
+def start_then_interrupted(*args, **kwargs):
+    start(*args, **kwargs)
+    raise KeyboardInterrupt  # Ctrl-C as ray.init returns: its processes are running
+ray.init = start_then_interrupted
+try:
+    RayEngine(num_cpus=1).start()
+except KeyboardInterrupt:
+    print("still initialised:", ray.is_initialized())
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "still initialised: False", done.stderr  # its processes were left running
 
 
 @pytest.mark.parametrize(
