@@ -449,12 +449,17 @@ class _Checkpoints:
 def _probe(address: str, timeout_s: float = PROBE_SECONDS) -> None:
     """OptionError unless `HOST:PORT` (or `ray://HOST:PORT`) accepts a TCP connection within `timeout_s`.
 
-    Ray itself retries an unreachable address for minutes; this fails in seconds. Other forms ("auto") pass.
-    Example: `_probe("127.0.0.1:1")` -> OptionError "nothing answers at 127.0.0.1:1 ...".
+    Ray itself retries an unreachable address for minutes; this fails in seconds. "auto", "local" and other
+    schemes (`SCHEME://...`) pass; anything else is refused. Example: `_probe("127.0.0.1:1")` -> OptionError
+    "nothing answers at 127.0.0.1:1 ...".
     """
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        return
+        if address in ("auto", "local") or ("://" in address and not address.startswith("ray://")):
+            return
+        raise OptionError(
+            "--ray-address", f"{address!r} is not a Ray cluster address; give HOST:PORT, ray://HOST:PORT or auto"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as e:

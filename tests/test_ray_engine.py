@@ -154,6 +154,8 @@ except KeyboardInterrupt:
     ("extra", "message"),
     [
         (["--engine", "ray", "--ray-address", "127.0.0.1:1"], "--ray-address: nothing answers at 127.0.0.1:1"),
+        (["--engine", "ray", "--ray-address", "not an address"], "--ray-address: 'not an address' is not a Ray"),
+        (["--engine", "ray", "--ray-address", "ray://head"], "--ray-address: 'ray://head' is not a Ray cluster"),
         (["--ray-address", "127.0.0.1:6379"], "--ray-address: needs --engine ray"),
         (["--engine", "ray", "--zipfit-mode", "fast"], "--zipfit-mode: fast runs on the local engine only"),
     ],
