@@ -169,7 +169,7 @@ def _upload_or_kept(role: str) -> kept_files.KeptFile | None:
         key=state.key(f"{role}.upload"),
         help="JSONL, JSON (a list of records), CSV, TSV, Parquet or TXT (blank-line-separated examples); "
         f"optionally gzip-compressed. Up to {limit} MB per file: for larger pools use the command line "
-        "(python -m scoring score), or raise server.maxUploadSize in .streamlit/config.toml.",
+        "(python -m scoring score), or raise server.maxUploadSize in dashboard/.streamlit/config.toml.",
     )
     if upload is not None:
         data = upload.getvalue()

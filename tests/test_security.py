@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -18,11 +20,20 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for folder in ("scoring", "dashboard") for p in (ROOT / folder).rglob("*.py"))
 
 
-def test_the_server_listens_on_localhost_with_xsrf_protection():
-    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
-    assert config["server"]["address"] == "localhost"
-    assert config["server"]["enableXsrfProtection"] is True
-    assert config["browser"]["gatherUsageStats"] is False
+@pytest.mark.parametrize("where", ["repository", "elsewhere"])
+def test_the_server_listens_on_localhost_with_xsrf_protection_from_any_directory(where, tmp_path):
+    # Streamlit's own loader, as `streamlit run <path>/dashboard/app.py` runs it, started in `where`.
+    options = "'server.address', 'server.enableXsrfProtection', 'browser.gatherUsageStats'"
+    probe = (
+        "import streamlit.config as c, sys; c._main_script_path = sys.argv[1]; "
+        f"c.get_config_options(force_reparse=True); print([c.get_option(o) for o in ({options})])"
+    )
+    cwd = ROOT if where == "repository" else tmp_path
+    home = {**os.environ, "HOME": str(tmp_path)}  # no ~/.streamlit of the machine's user
+    run = subprocess.run(
+        [sys.executable, "-c", probe, str(ROOT / "dashboard" / "app.py")], cwd=cwd, env=home, capture_output=True
+    )
+    assert run.stdout.decode().strip() == "['localhost', True, False]", run.stderr.decode()[-2000:]
 
 
 @pytest.mark.parametrize(
