@@ -17,6 +17,7 @@ import math
 import os
 import tempfile
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -414,17 +415,14 @@ def _json_default(value: Any) -> Any:
 
 
 def _csv_cell(value: Any) -> Any:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):  # NaN: an empty cell, as pandas writes it
         return ""
+    if isinstance(value, bool | int | float | Decimal):
+        return value  # a number, even a negative one, is not a formula
     if isinstance(value, list | dict):
         return _safe_cell(json.dumps(value, ensure_ascii=False, default=_json_default))
-    if isinstance(value, str):
-        return _safe_cell(value)
-    if isinstance(value, bytes | dt.date | dt.time):  # base64; ISO 8601, as JSONL writes them
-        return _json_default(value)
-    if isinstance(value, float) and value != value:  # NaN: an empty cell, as pandas writes it
-        return ""
-    return value
+    # Text as is; bytes as base64 and dates as ISO 8601 (as JSONL writes them); str() of the rest, e.g. durations.
+    return _safe_cell(value if isinstance(value, str) else _json_default(value))
 
 
 def _safe_cell(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime as dt
 import io
 import json
 
@@ -77,6 +78,23 @@ def test_csv_cells_starting_with_a_tab_or_carriage_return_get_a_quote_too():
     table = results_table(pool, method_columns("zipfit", np.zeros(3), np.arange(3), np.zeros(3, int), None), {})
     rows = pacsv.read_csv(io.BytesIO(records_bytes(table, np.ones(3, dtype=bool), "csv"))).to_pylist()
     assert [row["text"] for row in rows] == ["'" + t for t in texts]
+
+
+def test_csv_cells_of_other_types_that_would_start_a_formula_get_a_quote_and_numbers_stay_numbers():
+    columns = {
+        "text": ["a", "b"],
+        "blob": [b"\xfb\xef\xbexyz", b"ok"],  # base64 "++++eHl6"
+        "wait": pa.array([dt.timedelta(days=-1), dt.timedelta(0)]),  # "-1 day, 0:00:00"
+        "n": [-2, 3],
+        "x": [-1.5, 2.0],
+    }
+    out = io.BytesIO()
+    pq.write_table(pa.table(columns), out)
+    pool = parse_dataset(out.getvalue(), name="p.parquet")
+    table = results_table(pool, method_columns("zipfit", np.zeros(2), np.arange(2), np.zeros(2, int), None), {})
+    rows = list(csv.DictReader(io.StringIO(records_bytes(table, np.ones(2, dtype=bool), "csv").decode())))
+    assert rows[0] == {"text": "a", "blob": "'++++eHl6", "wait": "'-1 day, 0:00:00", "n": "-2", "x": "-1.5"}
+    assert rows[1] == {"text": "b", "blob": "b2s=", "wait": "0:00:00", "n": "3", "x": "2.0"}
 
 
 def test_manifest_names_the_file_and_its_hash():
