@@ -14,7 +14,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,6 +33,21 @@ from scoring.spill import memory_budget, scratch_array, spill_folder
 
 PAIRS_PER_CHUNK = 4096
 """About this many x⊕t compressions per chunk: ~0.1 s of work, so cancelling is quick."""
+
+
+class EmbedFn(Protocol):
+    """Computes embeddings like `embed_texts` (this machine) or `RayEngine.embed_texts` (a cluster)."""
+
+    def __call__(
+        self,
+        texts: Sequence[str],
+        params: RdsParams,
+        *,
+        cache: Cache | None = None,
+        on_progress: ProgressFn | None = None,
+        cancel: threading.Event | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -235,6 +250,7 @@ def run_rds(
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     memory_budget_bytes: int | None = None,
+    embed: EmbedFn | None = None,
 ) -> RdsResult:
     """RDS+ scores (N,), ranks (N,) and nearest targets (N,) of the pool against the targets.
 
@@ -242,7 +258,8 @@ def run_rds(
     Embeddings are cached per text, so a new target set, k or selection rule embeds only what is new; the
     model is not loaded when everything is cached. Progress is reported in texts embedded (targets + pool).
     A pool larger than memory is scored out of core: see `embedding_matrix` and `rds.select` for how
-    `memory_budget_bytes` (default `spill.memory_budget()`) is spent and where scratch files go.
+    `memory_budget_bytes` (default `spill.memory_budget()`) is spent and where scratch files go. `embed`
+    computes the embeddings (default `embed_texts`, this machine; the Ray engine passes its own).
     """
     if not targets:
         raise ValueError("RDS+ needs at least one target text")
@@ -253,7 +270,7 @@ def run_rds(
     tasks = None if task_ids is None else rds.task_numbers(task_ids)
     texts = [*targets, *pool]
     with embedding_matrix(
-        texts, params, cache=cache, on_progress=on_progress, cancel=cancel, memory_budget_bytes=budget
+        texts, params, cache=cache, on_progress=on_progress, cancel=cancel, memory_budget_bytes=budget, embed=embed
     ) as vectors:
         target_vectors = np.array(vectors[: len(targets)])
         return rds.select(
@@ -275,20 +292,22 @@ def embedding_matrix(
     on_progress: ProgressFn | None = None,
     cancel: threading.Event | None = None,
     memory_budget_bytes: int | None = None,
+    embed: EmbedFn | None = None,
 ) -> Iterator[np.ndarray]:
     """(N, d) float32 embeddings of `texts`: in RAM if they take at most half the memory budget, else on disk.
 
     On disk, they are assembled (from the cache, and as they are computed) into a scratch `.npy` memmap in
     `spill_folder(cache.root)` (`<cache>/v1/tmp/`, or `$TMPDIR` without a cache), deleted when the block ends;
-    memory stays O(N) for the keys. Example: `with embedding_matrix(texts, params) as vectors: vectors[:10]`.
+    memory stays O(N) for the keys. `embed` computes them (default `embed_texts`).
+    Example: `with embedding_matrix(texts, params) as vectors: vectors[:10]`.
     """
-    cache = cache or Cache(None)
+    cache, embed = cache or Cache(None), embed or embed_texts
     dim = model_spec(params, cache).dim
     if 4 * len(texts) * dim <= memory_budget(memory_budget_bytes) // 2:
-        yield embed_texts(texts, params, cache=cache, on_progress=on_progress, cancel=cancel)
+        yield embed(texts, params, cache=cache, on_progress=on_progress, cancel=cancel)
         return
     with scratch_array((len(texts), dim), np.float32, spill_folder(cache.root)) as out:
-        yield embed_texts(texts, params, cache=cache, on_progress=on_progress, cancel=cancel, out=out)
+        yield embed(texts, params, cache=cache, on_progress=on_progress, cancel=cancel, out=out)
 
 
 def embed_texts(

@@ -14,7 +14,8 @@ driver (this process) does everything else with the same code:
 - RDS+: `map_batches` over an actor pool whose actors each load the model once: one GPU per actor (CUDA,
   bfloat16) when the cluster has GPUs, else CPU float32, one actor per `CPUS_PER_ACTOR` CPUs. Batches are
   formed differently from the local engine's, so embeddings agree to float rounding (about 1e-6), not bit
-  for bit; the ranks come from the same `rds.select` on the driver;
+  for bit; the driver then runs `pipeline.run_rds` with them, so a pool larger than memory is scored out of
+  core the same way and the ranks come from the same `rds.select`;
 - progress is reported per finished shard, and cancelling stops between shards, keeping what finished.
 
 Ray is optional (`pip install -r requirements-ray.txt`) and imported only here, only when this engine runs.
@@ -46,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from scoring import rds, zipfit
+from scoring import zipfit
 from scoring.cache import Cache, CacheTable
 from scoring.compression import encoded_lengths
 from scoring.errors import Cancelled, OptionError
@@ -60,6 +61,7 @@ from scoring.pipeline import (
     ZipfitResult,
     embedding_table,
     model_spec,
+    run_rds,
     zipfit_tables,
 )
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
@@ -235,15 +237,20 @@ class RayEngine:
         cache: Cache | None = None,
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
+        memory_budget_bytes: int | None = None,
     ) -> RdsResult:
-        """RDS+ like `pipeline.run_rds`: embeddings from the cluster, selection by `rds.select` here."""
-        if not targets:
-            raise ValueError("RDS+ needs at least one target text")
-        if task_ids is not None and len(task_ids) != len(targets):
-            raise ValueError(f"task_ids has {len(task_ids)} entries for {len(targets)} targets")
-        vectors = self.embed_texts([*targets, *pool], params, cache=cache, on_progress=on_progress, cancel=cancel)
-        tasks = None if task_ids is None else rds.task_numbers(task_ids)
-        return rds.select(vectors[len(targets) :], vectors[: len(targets)], params.selection, tasks)
+        """`pipeline.run_rds` (out of core the same way) with the embeddings computed on the cluster."""
+        return run_rds(
+            pool,
+            targets,
+            params,
+            task_ids=task_ids,
+            cache=cache,
+            on_progress=on_progress,
+            cancel=cancel,
+            memory_budget_bytes=memory_budget_bytes,
+            embed=self.embed_texts,
+        )
 
     def embed_texts(
         self,
@@ -253,8 +260,9 @@ class RayEngine:
         cache: Cache | None = None,
         on_progress: ProgressFn | None = None,
         cancel: threading.Event | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """(N, d) float32 embeddings like `pipeline.embed_texts`, through the same cache table.
+        """(N, d) float32 embeddings like `pipeline.embed_texts`, through the same cache table, into `out` if given.
 
         The table's key holds the precision of the cluster's device (`device()`), as a local run on that
         device would. Shards are cut from texts sorted by length (characters: the driver loads no tokenizer)
@@ -265,7 +273,7 @@ class RayEngine:
         device = self.device()
         table = embedding_table(cache, spec, params, device)
         keys = text_keys(texts)
-        work = _Todo.of(keys, table)
+        work = _Todo.of(keys, table, out)
         counter = ProgressCounter(len(texts), on_progress)
         counter.advance(len(texts) - work.done(slice(None)))
         if len(work.todo):
@@ -323,8 +331,8 @@ class _Todo:
     weight: np.ndarray  # how many keys share each todo key
 
     @classmethod
-    def of(cls, keys: np.ndarray, table: CacheTable) -> _Todo:
-        values, found = table.get(keys)
+    def of(cls, keys: np.ndarray, table: CacheTable, out: np.ndarray | None = None) -> _Todo:
+        values, found = table.get(keys, out=out)
         missing = np.flatnonzero(~found)
         _, first, inverse, counts = np.unique(keys[missing], return_index=True, return_inverse=True, return_counts=True)
         return cls(values, missing, missing[first], inverse, counts)

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 import torch
 
-from scoring import models
+from scoring import models, pipeline, rds, spill
 from scoring.cache import Cache
 from scoring.models import Device, ModelSpec
 
@@ -108,3 +108,20 @@ def simulate_round_robin(scores: np.ndarray) -> list[int]:
                 seen.add(candidate)
                 taken.append(candidate)
     return taken
+
+
+class ScratchSpy:
+    """Counts the scratch arrays made through `spill.scratch_array`, and remembers their folders."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+        self.folders: set[Path] = set()
+        real = spill.scratch_array
+
+        def spy(shape, dtype, folder):
+            self.shapes.append(tuple(shape))
+            self.folders.add(folder)
+            return real(shape, dtype, folder)
+
+        monkeypatch.setattr(rds, "scratch_array", spy)
+        monkeypatch.setattr(pipeline, "scratch_array", spy)

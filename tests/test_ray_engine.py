@@ -25,6 +25,7 @@ from scoring.loading import load_dataset
 from scoring.pipeline import RdsParams, ZipfitParams, embed_texts, run_rds, run_zipfit
 from scoring.ranking import ranks_descending
 from scoring.ray_engine import RayEngine, _shards
+from tests.fakes import ScratchSpy
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -80,6 +81,24 @@ def test_rds_on_ray_equals_the_local_engine(cluster, texts, tmp_path):
     np.testing.assert_array_equal(remote.nearest_target, local.nearest_target)
     cached = embed_texts([*targets, *pool], params, cache=cache)  # the model is not needed: all in the cache
     np.testing.assert_allclose(cached, embed_texts([*targets, *pool], params, cache=Cache(None)), atol=1e-5)
+
+
+def test_rds_on_ray_out_of_core_equals_in_memory_and_spills_into_the_cache(cluster, texts, tmp_path, monkeypatch):
+    pool, targets, tasks = texts[0][:40], texts[1][:3], ["a", "b", "a"]
+    params = RdsParams(model="minilm", max_length=64, batch_size=8)
+    cache = Cache(tmp_path / "cache")
+    with RayEngine() as engine:
+        in_memory = engine.run_rds(pool, targets, params, cache=Cache(None), task_ids=tasks)
+        spy = ScratchSpy(monkeypatch)
+        for _ in range(2):  # embedded on the cluster, then read from the cache
+            spilled = engine.run_rds(pool, targets, params, cache=cache, task_ids=tasks, memory_budget_bytes=64)
+            for field in ("score", "rank", "nearest_target"):
+                np.testing.assert_array_equal(getattr(spilled, field), getattr(in_memory, field))
+    assert spy.shapes[:2] == [(len(pool) + len(targets), 384), (2, len(pool))]  # embeddings, then task scores
+    assert len(spy.shapes) == 4
+    scratch = tmp_path / "cache" / "v1" / "tmp"
+    assert spy.folders == {scratch}
+    assert list(scratch.iterdir()) == []
 
 
 def test_a_max_length_the_tokenizer_cannot_cut_to_is_the_same_one_line_error_on_ray(cluster):

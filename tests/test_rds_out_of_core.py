@@ -6,36 +6,18 @@ from __future__ import annotations
 import os
 import tempfile
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from scoring import pipeline, rds, spill
+from scoring import spill
 from scoring.cache import Cache
 from scoring.pipeline import RdsParams, run_rds
 from scoring.rds import select, task_numbers
-from tests.fakes import simulate_round_robin, use_fake_model
+from tests.fakes import ScratchSpy, simulate_round_robin, use_fake_model
 
 TINY = 4096
 """A memory budget that sends everything to disk: 1-row chunks, spilled task scores."""
-
-
-class ScratchSpy:
-    """Counts the scratch arrays made through `spill.scratch_array`, and remembers their folders."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.shapes: list[tuple[int, ...]] = []
-        self.folders: set[Path] = set()
-        real = spill.scratch_array
-
-        def spy(shape, dtype, folder):
-            self.shapes.append(tuple(shape))
-            self.folders.add(folder)
-            return real(shape, dtype, folder)
-
-        monkeypatch.setattr(rds, "scratch_array", spy)
-        monkeypatch.setattr(pipeline, "scratch_array", spy)
 
 
 def unit_rows(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
