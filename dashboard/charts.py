@@ -194,7 +194,7 @@ def drawn(rows: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
 
 
 def group_name(name: str, total: int, shown: int) -> str:
-    """A legend entry: `"neither (1,234)"`, or `"neither (20,000 of 95,000 drawn)"` when sampled."""
+    """A legend entry: `"neither (1,234)"`, or `"neither (10,000 of 95,000 drawn)"` when sampled."""
     return f"{name} ({total:,})" if shown == total else f"{name} ({shown:,} of {total:,} drawn)"
 
 

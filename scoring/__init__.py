@@ -2,8 +2,8 @@
 
 The library is pure Python with no UI: `loading` reads files; `zipfit`, `zipfit_fast` and `rds` (with
 `embedding` and `models`) are the methods; `pipeline` runs them through the `cache` and `runner`; `jobs`,
-`mapping`, `compare`, `explain` and `export` serve the dashboard; `tables` writes results; `cli` is
-`python -m scoring`.
+`mapping`, `compare` and `explain` serve the dashboard; `export` and `tables` write selections and results;
+`cli` is `python -m scoring`.
 """
 
 __version__ = "0.1.0"

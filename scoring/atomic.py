@@ -13,7 +13,7 @@ from pathlib import Path
 def atomic_path(final: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside `final`; on success it replaces `final`, on error it is removed.
 
-    Example: `with atomic_path("out.parquet") as tmp: table.to_parquet(tmp)`.
+    Example: `with atomic_path("out.parquet") as tmp: pq.write_table(table, tmp)`.
     """
     final = Path(final)
     fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)

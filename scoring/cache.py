@@ -134,8 +134,9 @@ class Cache:
 class CacheTable:
     """Values of one kind and parameter set, keyed by text sha256 (dtype S32). Thread-safe.
 
-    Only the keys are held in memory (an index of 48 bytes per value); values are read from the memory-mapped
-    shard files when asked for, `READ_BYTES` at a time, so a table may be larger than RAM.
+    Only the keys are held in memory (an index of about 80 bytes per value: each shard's keys, and all of them
+    sorted with their locations); values are read from the memory-mapped shard files when asked for,
+    `READ_BYTES` at a time, so a table may be larger than RAM.
     """
 
     def __init__(

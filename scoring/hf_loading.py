@@ -1,6 +1,6 @@
 """Loading transformers models for RDS+ embeddings: local files only, safetensors only, no custom code.
 
-A GGUF model (the bundled SmolLM2) takes ~18 s to read and dequantize, so the first load writes a converted
+A GGUF model (the bundled SmolLM2) takes about 20 s to read and dequantize, so the first load writes a converted
 copy (config.json, model.safetensors, tokenizer.json) to a folder in the cache; later processes load that copy
 in about a second. Nothing here reads pickle.
 

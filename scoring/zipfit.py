@@ -44,17 +44,3 @@ def alignments_from_sizes(
     """
     distance = ncd(np.asarray(pool_sizes)[:, None], np.asarray(target_sizes)[None, :], joint)
     return 1.0 - distance.mean(axis=1), distance.argmin(axis=1).astype(np.int64)
-
-
-def alignments(
-    pool: Sequence[bytes],
-    pool_sizes: np.ndarray,
-    targets: Sequence[bytes],
-    target_sizes: np.ndarray,
-    size: Sizer,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Alignment (n,) float64 of each pool text to all m targets, and its nearest target (n,) int64.
-
-    The nearest target has the lowest NCD (the first one on ties). Cost: n×m compressions of x⊕t.
-    """
-    return alignments_from_sizes(pool_sizes, target_sizes, joint_sizes(pool, targets, size))

@@ -1,1 +1,1 @@
-"""One page per view; each reads the shared `dashboard.session.current()` state."""
+"""One page per view; each reads the current inputs' results through `dashboard.state` (`state.page_results()`)."""
