@@ -19,6 +19,7 @@ from dashboard.text import MISSING
 from scoring import __version__, zipfit_fast
 from scoring.compare import agreement
 from scoring.errors import ScoringError
+from scoring.explain import rds_similarities
 from scoring.hashing import params_digest
 from scoring.jobs import CANCELLED, DONE, FAILED, RUNNING, Job, JobFn
 from scoring.loading import Dataset
@@ -214,6 +215,18 @@ def map_job(inputs: Inputs) -> JobSpec:
         return cached_umap_2d(keys, vectors, space, MapParams(), cache=cache, on_progress=progress, cancel=cancel)
 
     return JobSpec(key, "Map", work, "map")
+
+
+def why_rds_job(inputs: Inputs, index: int) -> JobSpec:
+    """RDS+ similarities (M,) of pool record `index` to every target, embedding what the cache no longer holds."""
+    pool, targets, params, cache = inputs.pool, inputs.targets, inputs.rds, state.cache()
+    key = "why-rds:" + params_digest({"pool": pool.digest, "index": index, "targets": targets.digest, **asdict(params)})
+
+    def work(progress, cancel) -> np.ndarray:
+        text = pool.dataset.texts[index]
+        return rds_similarities(text, targets.dataset.texts, params, cache=cache, on_progress=progress, cancel=cancel)
+
+    return JobSpec(key, "RDS+ nearest targets", work, "why")
 
 
 def results(inputs: Inputs, jobs: dict[str, Job]) -> Results:

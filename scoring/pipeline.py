@@ -364,6 +364,19 @@ def embed_texts(
     )
 
 
+def cached_embeddings(
+    texts: Sequence[str], params: RdsParams = RdsParams(), *, cache: Cache | None = None
+) -> np.ndarray | None:
+    """(N, d) float32 embeddings of `texts` as `embed_texts` gives them if the cache holds every one, else None.
+
+    Never loads the model: a quick look for views that must not wait, e.g. `cached_embeddings(["hi"], params)`
+    is None without a cache.
+    """
+    cache = cache or Cache(None)
+    values, found = embedding_table(cache, model_spec(params, cache), params, default_device()).get(text_keys(texts))
+    return values if found.all() else None
+
+
 def model_spec(params: RdsParams, cache: Cache | None = None) -> ModelSpec:
     """The spec of `params.model`, or OptionError if it is unknown or reads fewer tokens than max_length."""
     spec = resolve_model(params.model, cache)

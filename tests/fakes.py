@@ -47,6 +47,7 @@ class FakeEncoder:
         self.owner.calls += 1
         self.owner.texts_seen += len(ids)
         self.owner.batch_shapes.append(tuple(ids.shape))
+        self.owner.threads.append(threading.current_thread().name)
         vectors = self.table[ids]  # (b, L, d)
         running_mean = vectors.cumsum(dim=1) / torch.arange(1, ids.shape[1] + 1).view(1, -1, 1)
         return vectors + running_mean
@@ -65,6 +66,7 @@ class FakeModel:
         self.version = version or uuid.uuid4().hex  # a fresh identity: nothing cached or loaded yet
         self.loads = self.calls = self.texts_seen = 0
         self.batch_shapes: list[tuple[int, ...]] = []
+        self.threads: list[str] = []  # the thread of each forward call
 
     def spec(self, cache: Cache) -> ModelSpec:
         return ModelSpec(

@@ -673,6 +673,22 @@ def test_cache_panel_shows_the_size_and_clears_it(app, shared_cache):
     assert "(measured now)" in shown  # jobs still running refill it: the age says how old the figure is
 
 
+def test_why_was_it_picked_embeds_in_a_job_after_the_cache_is_cleared_never_on_the_page(app, monkeypatch):
+    fake = use_fake_model(monkeypatch)  # a new identity: no encoder loaded by earlier tests counts for another
+    settle(upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)))
+    next(b for b in app.sidebar.get("button") if b.key == "lens.cache.clear").click()
+    app.run()
+    fake.threads.clear()
+    app.switch_page("views/side_by_side.py")
+    settle(app)
+    assert set(fake.threads) == {"job-why"}  # embedded, and not on the page script's thread
+    assert any("cosine" in frame.value.columns for frame in app.dataframe)  # the RDS+ nearest targets
+    fake.threads.clear()
+    settle(app)  # the same record again: the job's result, nothing embedded
+    assert fake.threads == []
+    assert any("cosine" in frame.value.columns for frame in app.dataframe)  # the RDS+ nearest targets
+
+
 def test_a_cache_folder_that_cannot_be_used_is_explained(app, monkeypatch, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     monkeypatch.setenv(CACHE_ENV, str(tmp_path / "a-file"))

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import records, state
+from dashboard import records, state, status, work
 from dashboard.text import plain, shorten
 from scoring.explain import nearest, rds_similarities, zipfit_distances
+from scoring.jobs import DONE
 
 results = state.page_results("Side by side", "The selections appear here as soon as a method has finished.")
 
@@ -66,10 +67,16 @@ with right:
     if results.rds is None:
         st.info(results.not_shown("rds"))
     else:
-        similarity = rds_similarities(text, targets, results.inputs.rds, cache=state.cache())
-        best = nearest(similarity, 3, highest=True)
-        st.dataframe(
-            pd.DataFrame({"target": best, "cosine": similarity[best], "text": [shorten(targets[i]) for i in best]}),
-            hide_index=True,
-            key=state.key("why.rds"),
-        )
+        similarity = rds_similarities(text, targets, results.inputs.rds, cache=state.cache(), cached_only=True)
+        if similarity is None:  # embeddings no longer cached (e.g. the cache was cleared): embed them in a job
+            (job,) = status.show([work.why_rds_job(results.inputs, index)])
+            similarity = job.result if job.state == DONE else None
+            if job.active:
+                st.caption("This record and the targets are being embedded again: the cache no longer holds them.")
+        if similarity is not None:
+            best = nearest(similarity, 3, highest=True)
+            st.dataframe(
+                pd.DataFrame({"target": best, "cosine": similarity[best], "text": [shorten(targets[i]) for i in best]}),
+                hide_index=True,
+                key=state.key("why.rds"),
+            )
