@@ -156,7 +156,8 @@ class CacheTable:
         self._sorted_keys = np.empty(0, dtype=KEY_DTYPE)
         self._locations = np.empty((0, 2), dtype=np.int64)  # (shard number, row) of each sorted key
         self._shard_order: list[str] = []
-        self._rejected: set[Path] = set()  # damaged read-only seed shards, not to be read again
+        self._rejected: set[Path] = set()  # damaged shards that cannot be removed, not to be read again
+        self._unwritable = False  # set when a write failed: later ones are skipped
 
     def get(self, keys: np.ndarray, *, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(values, found): values[i] is the value of keys[i] where found[i]; elsewhere zero.
@@ -180,18 +181,34 @@ class CacheTable:
         return values, found
 
     def put(self, keys: np.ndarray, values: np.ndarray) -> str | None:
-        """Store values[i] under keys[i] as one new shard; returns the shard's name (None if not stored)."""
-        if self.folder is None or len(keys) == 0:
+        """Store values[i] under keys[i] as one new shard; returns the shard's name (None if not stored).
+
+        A folder that cannot be written (permissions, a file in its place, a full disk) is warned about once;
+        the values are then not stored, and the caller goes on with them.
+        """
+        if self.folder is None or len(keys) == 0 or self._unwritable:
             return None
         records = np.empty(len(keys), dtype=self.record_dtype)
         records["key"] = keys
         records["value"] = values
-        with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            params_file = self.folder / "params.json"
-            if not params_file.exists():
-                write_bytes_atomic(params_file, json.dumps(self._description, indent=2).encode())
-        name, path = _write_shard(self.folder, records)
+        try:
+            with self._lock:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                params_file = self.folder / "params.json"
+                if not params_file.exists():
+                    write_bytes_atomic(params_file, json.dumps(self._description, indent=2).encode())
+            name, path = _write_shard(self.folder, records)
+        except OSError as e:
+            with self._lock:
+                warned, self._unwritable = self._unwritable, True
+            if not warned:
+                log.warning(
+                    "the cache folder %s cannot be written (%s): what this run computes is not cached; check its "
+                    "permissions or use another cache folder",
+                    self.folder,
+                    e.strerror or e,
+                )
+            return None
         with self._lock:
             if name not in self._shards:
                 self._shards[name] = _Shard(path, records["key"].copy(), _stamp(path), removable=True)
@@ -212,6 +229,8 @@ class CacheTable:
             _, first = np.unique(records["key"], return_index=True)
             merged = records[np.sort(first)]
         kept = self.put(merged["key"], merged["value"])
+        if kept is None:  # not written: the shards stay as they are
+            return
         with self._lock:
             for name in own:
                 if name != kept:
@@ -271,7 +290,7 @@ class CacheTable:
         except OSError as e:
             log.warning("cache shard %s cannot be read (%s); its values will be recomputed", path, e)
             return None
-        except ValueError as e:
+        except (ValueError, EOFError) as e:  # EOFError: an empty file (its name the sha256 of nothing)
             records, problem = None, f"it is not a valid array file ({e})"
         if records is not None and records.dtype != self.record_dtype:
             problem = f"it holds {records.dtype}, expected {self.record_dtype} (an older format)"
@@ -291,7 +310,7 @@ class CacheTable:
                     return None
                 self._shards[name] = checked
             return np.load(shard.path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError) as e:
             log.warning("cache shard %s cannot be read (%s); its values will be recomputed", shard.path, e)
             self._forget(name)
             return None
@@ -299,9 +318,10 @@ class CacheTable:
     def _reject(self, path: Path, removable: bool, problem: str) -> None:
         log.warning("cache shard %s is unusable: %s; its values will be recomputed", path, problem)
         if removable:
-            path.unlink(missing_ok=True)
-        else:
-            self._rejected.add(path)
+            with contextlib.suppress(OSError):  # e.g. a folder that cannot be written: then only skipped
+                path.unlink(missing_ok=True)
+                return
+        self._rejected.add(path)
 
     def _forget(self, name: str) -> None:
         """Drop a shard from the index (call `_reindex` after)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import sys
@@ -105,6 +106,29 @@ def test_damaged_shard_is_detected_warned_and_recomputed(tmp_path, caplog):
     assert values.tolist() == [5, 4, 5, 5]
     assert sorted(compute.computed) == [0, 1, 2]
     assert len(shards(tmp_path)) == 1  # the damaged one removed, a good one written
+
+
+def test_an_empty_shard_is_detected_warned_and_recomputed(tmp_path, caplog):
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    compute_cached(text_keys(TEXTS), CountingLengths(TEXTS), table, chunk_size=10)
+    (table.folder / f"{hashlib.sha256(b'').hexdigest()}.npy").write_bytes(b"")  # its checksum matches
+    compute = CountingLengths(TEXTS)
+    with caplog.at_level(logging.WARNING, logger="scoring.cache"):
+        values = compute_cached(text_keys(TEXTS), compute, Cache(tmp_path).table("lengths", {}, np.int64), chunk_size=9)
+    assert "is unusable: it is not a valid array file" in caplog.text  # was an internal EOFError
+    assert values.tolist() == [5, 4, 5, 5]
+    assert compute.computed == []  # the good shard still serves every value
+
+
+def test_a_table_folder_that_cannot_be_written_is_warned_about_once_and_the_values_returned(tmp_path, caplog):
+    table = Cache(tmp_path).table("lengths", {}, np.int64)
+    table.folder.parent.mkdir(parents=True)
+    table.folder.write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING, logger="scoring.cache"):
+        values = compute_cached(text_keys(TEXTS), CountingLengths(TEXTS), table, chunk_size=1)
+    assert values.tolist() == [5, 4, 5, 5]
+    assert caplog.text.count("cannot be written") == 1
+    assert table.put(text_keys(["more"]), np.array([4])) is None
 
 
 def test_flipped_byte_with_same_length_is_detected(tmp_path, caplog):

@@ -352,6 +352,21 @@ def test_read_only_output_or_cache_folder_is_refused_before_work(files, tmp_path
     assert not (files["dir"] / "out.parquet").exists()  # refused before any work
 
 
+def test_a_cache_table_folder_that_cannot_be_written_is_a_warning_and_the_results_are_written(files, tmp_path):
+    cache = tmp_path / "shared-cache"
+    assert main(score_args(files, "--cache-dir", str(cache))) == 0
+    (table,) = (cache / "v1" / "zipfit-alignment").iterdir()  # e.g. made by another user of a shared cache
+    for shard in table.glob("*.npy"):
+        shard.unlink()
+    assert main(score_args(files, "--no-cache")) == 0
+    expected = pq.read_table(files["dir"] / "out.parquet")
+    (files["dir"] / "out.parquet").unlink()
+    result = run_cli_with_read_only(table, score_args(files, "--cache-dir", str(cache)))
+    assert result.returncode == 0, result.stderr  # was an internal error, and the run's work lost
+    assert f"warning: the cache folder {table} cannot be written" in result.stderr
+    assert pq.read_table(files["dir"] / "out.parquet").equals(expected)
+
+
 def test_a_folder_that_refuses_new_files_is_refused_before_work(files):
     """/proc passes the permission check (as root) but creates no file: one line, not an internal error."""
     args = score_args(files)
