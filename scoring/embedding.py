@@ -18,10 +18,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from scoring.errors import OptionError
 from scoring.models import Encoder
 
 POOLING = "position-weighted-mean"
 """The pooling's name in cache keys and output metadata."""
+NOT_FINITE = (
+    "the model's output is not finite (NaN or infinity), so its weights are damaged, and nothing it gave was kept; "
+    "delete its converted copy in the cache's v1/models/ folder (it is made again), or copy your model folder again"
+)
 
 
 def position_weighted_mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -43,14 +48,18 @@ def embed(
     cancel: threading.Event | None = None,
 ) -> np.ndarray:
     """(n, d) float32 unit (or zero) embeddings; texts are sorted by token count into batches of batch_size.
-    `cancel` set stops the work with `Cancelled`, mid-batch where the encoder can."""
+    `cancel` set stops the work with `Cancelled`, mid-batch where the encoder can. A model whose output is not
+    finite (damaged weights) raises `OptionError`, so that no NaN is ever cached or scored."""
     ids = encoder.tokenize(texts, max_length)
     result = np.zeros((len(texts), encoder.dim), dtype=np.float32)
     real = [i for i, (text, tokens) in enumerate(zip(texts, ids, strict=True)) if text and tokens]
     real.sort(key=lambda i: -len(ids[i]))
     for start in range(0, len(real), batch_size):
         batch = real[start : start + batch_size]
-        result[batch] = _embed_batch(encoder, [ids[i] for i in batch], cancel)
+        vectors = _embed_batch(encoder, [ids[i] for i in batch], cancel)
+        if not np.isfinite(vectors).all():
+            raise OptionError("--model", NOT_FINITE)
+        result[batch] = vectors
     return result
 
 

@@ -6,8 +6,11 @@ import numpy as np
 import pytest
 import torch
 
+from scoring.cache import Cache
 from scoring.embedding import embed, position_weighted_mean
+from scoring.errors import OptionError
 from scoring.models import Device, load_encoder, resolve_model
+from scoring.pipeline import RdsParams, cached_embeddings, embed_texts
 from tests.fakes import reference_embedding, token_ids, use_fake_model
 
 TEXTS = [
@@ -99,3 +102,19 @@ def test_nothing_to_embed_calls_no_model(fake):
     assert vectors.shape == (2, fake.dim)
     assert not vectors.any()
     assert fake.calls == 0
+
+
+def test_a_model_with_damaged_weights_is_an_error_and_nothing_it_gave_is_cached(fake, tmp_path):
+    encoder = fake_encoder(fake)
+    encoder.table[token_ids("damaged")[0]] = float("nan")  # one weight row gone bad, as a byte flip can do
+    cache, params = Cache(tmp_path), RdsParams(model=fake.name, batch_size=2)
+    texts = ["fine words here", "more fine words", "a damaged row", "the rest is fine"]
+    with pytest.raises(OptionError, match="--model: the model's output is not finite"):
+        embed(encoder, texts, max_length=64)
+    embed_texts(texts[:2], params, cache=cache)  # the first two, embedded before the model broke
+    fake_encoder_loads = fake.loads
+    with pytest.raises(OptionError, match="not finite"):
+        embed_texts(texts, params, cache=cache)  # the same model, loaded once: its table is the damaged one
+    assert fake.loads == fake_encoder_loads
+    assert cached_embeddings(texts[:2], params, cache=cache) is not None
+    assert cached_embeddings(texts[2:3], params, cache=cache) is None  # no NaN stored
