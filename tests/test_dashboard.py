@@ -296,6 +296,31 @@ def test_export_file_is_the_top_k_records_of_the_pool(app):
     assert manifest["run"]["targets"]["records"] == 164
 
 
+def test_the_export_choice_comes_back_after_a_method_reruns(app, monkeypatch):
+    from dashboard import work
+
+    release, real = threading.Event(), work.run_zipfit
+
+    def held(*args, **kwargs):  # ZIP-FIT at the new level waits until the test has looked at the page
+        release.wait(60)
+        return real(*args, **kwargs)
+
+    upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()
+    app.sidebar.number_input(key="lens.k").set_value(5)
+    app.switch_page("views/export.py")
+    settle(app)
+    app.radio(key="lens.export.which").set_value("union").run()
+    monkeypatch.setattr(work, "run_zipfit", held)
+    app.session_state["lens.level"] = 7
+    app.run()
+    assert app.radio(key="lens.export.which").value == "rds"  # the only one while ZIP-FIT runs
+    assert "Your choice, “chosen by either”, comes back when the results it needs are ready." in texts_of(app)
+    release.set()
+    settle(app)
+    assert app.radio(key="lens.export.which").value == "union"  # was RDS+'s top k from then on
+    assert "Your choice" not in texts_of(app)
+
+
 def test_an_exports_manifest_records_rds_as_the_command_line_does(app, tmp_path):
     """Model identity (which weights), pooling, dtype and device: the manifest had only the model's name."""
     upload(app, "pool", "small.jsonl", jsonl(SMALL_POOL)).run()

@@ -25,7 +25,19 @@ results = state.page_results("Export", "Exports are available as soon as a metho
 
 frame, k = results.frame, results.k
 available = list(CHOICES) if results.both else [m for m in ("zipfit", "rds") if f"{m}_rank" in frame]
-which = st.radio("Records", available, format_func=CHOICES.get, key=state.key("export.which"), horizontal=True)
+wanted = state.get("export.wanted")  # the user's choice, kept while a method re-runs and its options are gone
+if wanted in available:
+    state.put("export.which", wanted)
+which = st.radio(
+    "Records",
+    available,
+    format_func=CHOICES.get,
+    key=state.key("export.which"),
+    horizontal=True,
+    on_change=lambda: state.put("export.wanted", state.get("export.which")),
+)
+if wanted not in (None, which):
+    st.caption(f"Your choice, “{CHOICES[wanted]}”, comes back when the results it needs are ready.")
 fmt = st.radio("Format", list(FORMATS), key=state.key("export.format"), horizontal=True)
 mask = selection_mask(frame.get("zipfit_rank"), frame.get("rds_rank"), which, k)
 count = int(mask.sum())
