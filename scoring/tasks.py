@@ -40,8 +40,9 @@ def task_ids(targets: Dataset, field: str) -> list[str]:
 
 def task_fields(targets: Dataset) -> list[str]:
     """Fields that group the targets into tasks: text or whole numbers, nothing of another kind, at least two
-    tasks, and at least half the targets sharing their task with another. Targets lacking the field (or with
-    null or a blank value) do not rule it out: `task_ids` then says which one lacks it.
+    tasks, and at least half the targets sharing their task with another; never the text itself (repeated
+    target texts would pass the rest). Targets lacking the field (or with null or a blank value) do not rule
+    it out: `task_ids` then says which one lacks it.
 
     Example: `{"task": "a"}, {"task": "a"}, {"task": "b"}` -> `["task"]`; an `id` unique to nearly every
     record (HumanEval's `entry_point`: 12 of 164 targets share one) is not one.
@@ -51,6 +52,8 @@ def task_fields(targets: Dataset) -> list[str]:
         present = [value for record in targets.records if not _blank(value := record.get(column))]
         if not present or not all(_is_name(value) for value in present):
             continue
+        if all(record.get(column) == text for record, text in zip(targets.records, targets.texts, strict=True)):
+            continue  # the text field
         counts = Counter(map(_name, present))
         shared = sum(count for count in counts.values() if count > 1)
         if len(counts) > 1 and shared >= len(present) / 2:

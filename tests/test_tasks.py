@@ -27,6 +27,13 @@ def test_fields_that_name_tasks_repeat_and_hold_text_or_whole_numbers():
     assert task_fields(dataset) == ["task", "level"]  # not unique ids, booleans, fractions or the one text each
 
 
+def test_the_text_field_is_no_task_column_even_when_target_texts_repeat():
+    repeated = [{"text": "def add(a, b): return a + b", "kind": "add"}] * 5 + [{"text": "def sub()", "kind": "sub"}] * 3
+    assert task_fields(targets(repeated)) == ["kind"]  # was ["text", "kind"]
+    chat = [{"messages": [{"role": "user", "content": c}], "tag": c} for c in ["x", "x", "y", "y"]]
+    assert task_fields(targets(chat)) == ["tag"]  # a field equal to the text only after rendering is still one
+
+
 def test_a_nearly_unique_field_does_not_group_targets_into_tasks():
     shared_by_two = [{"text": f"t{i}", "name": "n0" if i < 2 else f"n{i}"} for i in range(6)]
     assert task_fields(targets(shared_by_two)) == []  # 2 of 6 share a name: an id with a repeat, not tasks
