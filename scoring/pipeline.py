@@ -195,9 +195,9 @@ def zipfit_metadata(params: ZipfitParams, mode: str, *, estimated: bool = True) 
     elif mode == "fast":
         meta["approximation"] = (
             "fast mode: scores and nearest targets are estimates (calibrated target sketch, scoring.zipfit_fast); "
-            "on the sample target sets top-10% overlap with exact >= 0.92, Spearman >= 0.98; on 11 target sets "
-            "cut from the sample pool 0.83-0.98 and >= 0.95 (lowest where many candidates score alike): use exact "
-            "mode for the final selection"
+            "against exact, on the sample target sets: top-10% overlap >= 0.92, Spearman >= 0.98; on 11 target "
+            "sets cut from the sample pool: top-10% overlap 0.83-0.98, Spearman >= 0.95 (lowest where many "
+            "candidates score alike): use exact mode for the final selection"
         )
         meta["fast_params"] = asdict(zipfit_fast.FastParams())
     return meta
