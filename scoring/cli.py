@@ -436,6 +436,8 @@ def _cache(args: argparse.Namespace) -> Cache:
         )
     checkpoint_seconds()  # refuses a bad $SCORING_CHECKPOINT_SECONDS now, even when all the work is cached
     if args.no_cache:
+        if args.cache_dir is not None:
+            log.warning("--cache-dir %s is ignored: --no-cache reads and writes no cache", args.cache_dir)
         return open_cache(None)
     option = "--cache-dir" if args.cache_dir or not os.environ.get(CACHE_ENV) else f"${CACHE_ENV} (or --cache-dir)"
     return open_cache(args.cache_dir or default_cache_dir(), option=option)

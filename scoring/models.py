@@ -119,6 +119,8 @@ def resolve_model(name: str, cache: Cache | None = None) -> ModelSpec:
     cache = cache or Cache(None)
     if name in MODELS:
         return MODELS[name].factory(cache)
+    if not name.strip():  # Path("") is the working directory
+        raise OptionError("--model", f"is empty; name one of {', '.join(MODELS)}, a model folder or a hub id")
     path = Path(name).expanduser()
     if path.is_dir():
         return folder_spec(path, cache)

@@ -214,6 +214,8 @@ def check_output_path(path: str | Path, formats: tuple[str, ...], option: str = 
     if not str(path).strip():
         raise OptionError(option, f"is empty; give a file name ending with {' or '.join(formats)}")
     path = Path(path)
+    if path.name.lower() in formats:  # ".parquet": a hidden file's name, with no suffix
+        raise OptionError(option, f"{str(path)!r} has no name before {path.name}; give one, e.g. results{path.name}")
     if path.suffix.lower() not in formats:
         raise OptionError(option, f"{str(path)!r} must end with {' or '.join(formats)}")
     if not path.parent.is_dir():

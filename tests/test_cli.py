@@ -318,6 +318,8 @@ def test_wrong_output_suffix_is_refused_before_work(files):
     args = score_args(files)
     args[args.index("--out") + 1] = str(files["dir"] / "out.csv")
     assert_one_line_error(run_cli(args), "--out:", "must end with .parquet")
+    args[args.index("--out") + 1] = str(files["dir"] / ".parquet")  # was: "'…/.parquet' must end with .parquet"
+    assert_one_line_error(run_cli(args), "--out:", "has no name before .parquet; give one, e.g. results.parquet")
 
 
 def run_cli_with_read_only(folder: Path, args: list[str]) -> subprocess.CompletedProcess:
@@ -401,6 +403,13 @@ def test_info_lines_count_in_the_singular_and_plural(files, write_jsonl):
     chosen = str(files["dir"] / "chosen.jsonl")
     result = run_cli(["select", "--scores", str(files["dir"] / "out.parquet"), "--method", "zipfit", "--out", chosen])
     assert "info: wrote 1 zipfit record to " in result.stderr
+
+
+def test_a_cache_dir_with_no_cache_is_warned_about_and_not_created(files, tmp_path):
+    result = run_cli(score_args(files, "--cache-dir", str(tmp_path / "c"), "--no-cache"))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: --cache-dir {tmp_path / 'c'} is ignored: --no-cache reads and writes no cache" in result.stderr
+    assert not (tmp_path / "c").exists()
 
 
 def test_an_empty_out_or_cache_dir_is_refused_not_taken_for_the_default(files, isolated_cache):

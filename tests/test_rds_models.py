@@ -81,6 +81,12 @@ def test_unknown_name_gets_a_one_line_error_with_a_suggestion(hub_cache):
     assert "\n" not in str(error.value)
 
 
+@pytest.mark.parametrize("name", ["", "  "])
+def test_an_empty_model_name_is_refused_not_taken_for_the_working_directory(hub_cache, name):
+    with pytest.raises(OptionError, match=r"^--model: is empty; name one of smollm2, minilm, a model folder or"):
+        resolve_model(name)  # was: "'.' has no config.json"
+
+
 def test_hub_id_not_on_this_machine_fails_at_once_without_network(hub_cache, monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # any network attempt would fail (or hang)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
