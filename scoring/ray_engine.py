@@ -38,7 +38,6 @@ import re
 import signal
 import socket
 import threading
-import time
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +49,7 @@ import numpy as np
 from scoring import zipfit
 from scoring.cache import Cache, CacheTable
 from scoring.compression import encoded_lengths
-from scoring.errors import Cancelled, OptionError
+from scoring.errors import OptionError
 from scoring.hashing import text_keys
 from scoring.models import Device, ModelSpec, default_device
 from scoring.native import size_functions
@@ -66,7 +65,7 @@ from scoring.pipeline import (
 )
 from scoring.progress import ProgressCounter, ProgressFn, default_workers
 from scoring.rds import RdsResult
-from scoring.runner import checkpoint_seconds, compute_cached, mixed_chunks
+from scoring.runner import Checkpoints, check_cancel, compute_cached, mixed_chunks
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +194,7 @@ class RayEngine:
             known, found = size_table.get(pool_keys[work.todo])
             texts = [pool[i] for i in work.todo]
             results = self._aligned(texts, np.where(found, known, -1), targets, target_sizes, params)
-            with _Checkpoints(align_table) as aligned, _Checkpoints(size_table) as sized:
+            with Checkpoints(align_table) as aligned, Checkpoints(size_table) as sized:
                 for batch in _batches(results, cancel):
                     rows, fresh = batch["row"], ~found[batch["row"]]
                     indices = work.todo[rows]
@@ -279,7 +278,7 @@ class RayEngine:
         if len(work.todo):
             self.start()
             results = self._embedded([texts[i] for i in work.todo], spec, params, device, cache)
-            with _Checkpoints(table) as stored:
+            with Checkpoints(table) as stored:
                 for batch in _batches(results, cancel):
                     rows, vectors = batch["row"], batch["vector"]
                     if vectors.shape[1] != spec.dim:
@@ -376,7 +375,7 @@ def _batches(dataset: Any, cancel: threading.Event | None) -> Iterator[dict[str,
     iterator = iter(dataset.iter_batches(batch_size=None, batch_format="numpy", prefetch_batches=0))
     try:
         while True:
-            _check(cancel)
+            check_cancel(cancel)
             try:
                 batch = next(iterator, None)
             except Exception as e:
@@ -416,42 +415,6 @@ def _own_signal_handlers() -> Iterator[None]:
         for signum, handler in handlers.items():
             if handler is not None:  # None: set outside Python, nothing to put back
                 signal.signal(signum, handler)
-
-
-def _check(cancel: threading.Event | None) -> None:
-    if cancel is not None and cancel.is_set():
-        raise Cancelled()
-
-
-class _Checkpoints:
-    """Buffers finished values and writes them to the cache table at most every `$SCORING_CHECKPOINT_SECONDS`.
-
-    Whatever is buffered is written when the `with` block ends, also on error or cancellation.
-    """
-
-    def __init__(self, table: CacheTable) -> None:
-        self.table, self.keys, self.values = table, [], []
-        self.seconds = checkpoint_seconds()
-        self.last = time.monotonic()
-
-    def __enter__(self) -> _Checkpoints:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.flush()
-
-    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
-        if len(keys):
-            self.keys.append(keys)
-            self.values.append(values)
-        if time.monotonic() - self.last >= self.seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.keys:
-            self.table.put(np.concatenate(self.keys), np.concatenate(self.values))
-            self.keys, self.values = [], []
-        self.last = time.monotonic()
 
 
 def _probe(address: str, timeout_s: float = PROBE_SECONDS) -> None:

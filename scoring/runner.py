@@ -72,16 +72,13 @@ def compute_cached(
     weight = counts  # how many texts share each todo key
     chunks = mixed_chunks(todo if order is None else order[todo], chunk_size, None if cost is None else cost[todo])
 
-    store = _Store(table, checkpoint_seconds() if flush_seconds is None else flush_seconds)
-    try:
+    with Checkpoints(table, flush_seconds) as store:
         for chunk, chunk_values in _map_chunks(chunks, lambda c: compute(todo[c]), workers, cancel):
             values[todo[chunk]] = chunk_values
             if store.add(keys[todo[chunk]], chunk_values):
                 release(values)
             if advance is not None:
                 advance(int(weight[chunk].sum()))
-    finally:
-        store.flush()
     _copy_rows(values, missing, todo[inverse])
     return values
 
@@ -152,7 +149,7 @@ def _map_chunks(
     exact ZIP-FIT's time on 2 cores)."""
     if workers <= 1:
         for chunk in chunks:
-            _check(cancel)
+            check_cancel(cancel)
             yield chunk, fn(chunk)
         return
     pool = ThreadPoolExecutor(workers, thread_name_prefix="scoring")
@@ -167,26 +164,37 @@ def _map_chunks(
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in finished:
                 yield pending.pop(future), future.result()
-            _check(cancel)
+            check_cancel(cancel)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _check(cancel: threading.Event | None) -> None:
+def check_cancel(cancel: threading.Event | None) -> None:
+    """Raise `Cancelled` if `cancel` is set."""
     if cancel is not None and cancel.is_set():
         raise Cancelled()
 
 
-class _Store:
-    """Buffers finished values and writes them to the cache every `seconds`, or sooner past FLUSH_BYTES."""
+class Checkpoints:
+    """Buffers finished values and writes them to the cache every `seconds` (default `checkpoint_seconds()`), or
+    sooner past FLUSH_BYTES. In a `with` block, what is buffered is written at the end, also on error or cancel.
 
-    def __init__(self, table: CacheTable, seconds: float) -> None:
+    Example: `with Checkpoints(table) as stored: stored.add(keys, values)`.
+    """
+
+    def __init__(self, table: CacheTable, seconds: float | None = None) -> None:
         self.table = table
-        self.seconds = seconds
+        self.seconds = checkpoint_seconds() if seconds is None else seconds
         self.keys: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.bytes = 0
         self.last = time.monotonic()
+
+    def __enter__(self) -> Checkpoints:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.flush()
 
     def add(self, keys: np.ndarray, values: np.ndarray) -> bool:
         """Buffer values; True if they were all written now."""
