@@ -33,8 +33,8 @@ import numpy as np
 
 from scoring.atomic import new_file_mode, write_bytes_atomic
 from scoring.errors import OptionError
-from scoring.hashing import KEY_DTYPE, params_digest
-from scoring.spill import file_sha256, release
+from scoring.hashing import KEY_DTYPE, file_sha256, params_digest
+from scoring.spill import release
 
 log = logging.getLogger(__name__)
 

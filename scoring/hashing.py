@@ -1,10 +1,11 @@
-"""Content hashes: the identity of texts, text lists and parameter sets."""
+"""Content hashes: the identity of texts, text lists, files and parameter sets."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,12 @@ def key_hex(keys: np.ndarray) -> list[str]:
     """
     data = np.ascontiguousarray(keys, dtype=KEY_DTYPE).tobytes().hex()
     return [data[i : i + 64] for i in range(0, len(data), 64)]
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read a block at a time (memory O(1), whatever the file's size)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def list_digest(keys: np.ndarray) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 
 from scoring.cache import Cache
 from scoring.errors import OptionError
-from scoring.hashing import KEY_DTYPE, params_digest, text_keys
+from scoring.hashing import KEY_DTYPE, file_sha256, params_digest, text_keys
 from scoring.hf_loading import load_folder, load_gguf, offline
 
 if TYPE_CHECKING:
@@ -367,13 +367,6 @@ def _folder_digest(folder: Path, cache: Cache) -> str:
     keys = text_keys(f"{p.resolve()}\0{s.st_size}\0{s.st_mtime_ns}" for p, s in zip(files, stats, strict=True))
     digests, found = table.get(keys)
     for i in np.flatnonzero(~found):
-        digests[i] = _file_sha256(files[i])
+        digests[i] = bytes.fromhex(file_sha256(files[i]))
         table.put(keys[i : i + 1], digests[i : i + 1])
     return params_digest({p.name: d.hex() for p, d in zip(files, digests, strict=True)})
-
-
-def _file_sha256(path: Path) -> bytes:
-    import hashlib
-
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").digest()

@@ -26,14 +26,13 @@ import numpy as np
 
 from scoring import zipfit
 from scoring.compression import GZIP_FRAME_BYTES, sizer
+from scoring.zipfit import JointSizes
 
 log = logging.getLogger(__name__)
 
 LIBRARY = Path(__file__).resolve().parent / "_native" / "libzipfit_pairs.so"
 DISABLE_ENV = "SCORING_NO_NATIVE"
 
-JointSizes = Callable[[Sequence[bytes], Sequence[bytes]], np.ndarray]
-"""(xs, targets) -> (len(xs), len(targets)) int64 gzip sizes C(x⊕t)."""
 Sizes = Callable[[Sequence[bytes]], np.ndarray]
 """texts -> (len(texts),) int64 gzip sizes C(s)."""
 

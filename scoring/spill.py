@@ -14,7 +14,6 @@ in the file and the page cache), so RSS measures what the process really holds.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import mmap
 import os
 import re
@@ -97,15 +96,6 @@ def release(array: np.ndarray) -> None:
     if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         with contextlib.suppress(ValueError, OSError):  # closed, or a platform without madvise on files
             mapping.madvise(mmap.MADV_DONTNEED)
-
-
-def file_sha256(path: Path, block: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read `block` bytes at a time (memory O(block), whatever the file's size)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while data := f.read(block):
-            digest.update(data)
-    return digest.hexdigest()
 
 
 def _host() -> str:

@@ -6,11 +6,15 @@ and alignment(x) = 1 - mean_j NCD(x, t_j). Pure functions: bytes and sizes in, a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from scoring.compression import Sizer
+
+JointSizes = Callable[[Sequence[bytes], Sequence[bytes]], np.ndarray]
+"""Sizes C(x⊕t) of some texts against some targets: (xs, ts) -> (len(xs), len(ts)) int64, e.g. `joint_sizes`
+with a sizer, or the C helper (`scoring.native`)."""
 
 
 def ncd(cx: np.ndarray | int, ct: np.ndarray | int, cxt: np.ndarray | int) -> np.ndarray | float:

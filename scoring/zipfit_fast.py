@@ -50,11 +50,10 @@ import numpy as np
 
 from scoring import zipfit
 from scoring.compression import sizer
+from scoring.zipfit import JointSizes
 
 PairSizes = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """Sizes C(x_i⊕t_j) for pool rows (r,) and target columns (c,): (r,) int64, (c,) int64 -> (r, c) int64."""
-JointSizes = Callable[[Sequence[bytes], Sequence[bytes]], np.ndarray]
-"""Sizes C(x⊕t) of some texts against some targets: (xs, ts) -> (len(xs), len(ts)) int64, e.g. a C helper."""
 
 
 @dataclass(frozen=True)
@@ -205,17 +204,11 @@ def threaded_pair_sizes(
 ) -> PairSizes:
     """A PairSizes for gzip at `level` that splits the rows over `workers` threads (zlib releases the GIL).
 
-    Blocks are computed by `joint_sizes` (default: `zipfit.joint_sizes`-style zlib.compress loop), on
+    Blocks are computed by `joint_sizes` (default: `zipfit.joint_sizes`, a zlib.compress loop), on
     `executor`'s threads if given, else on a new pool's for each call.
     """
 
-    def python_joint(xs: Sequence[bytes], ts: Sequence[bytes]) -> np.ndarray:
-        size, out = sizer("gzip", level), np.empty((len(xs), len(ts)), dtype=np.int64)
-        for r, x in enumerate(xs):
-            out[r] = [size(x + t) for t in ts]
-        return out
-
-    joint = joint_sizes or python_joint
+    joint = joint_sizes or (lambda xs, ts: zipfit.joint_sizes(xs, ts, sizer("gzip", level)))  # a sizer per call
 
     def block(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         return joint([pool[i] for i in rows], [targets[j] for j in cols])

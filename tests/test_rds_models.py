@@ -121,8 +121,8 @@ def test_local_folder_identity_hashes_its_files_once(tmp_path, monkeypatch):
     folder = minilm_copy(tmp_path / "minilm")
     cache = Cache(tmp_path / "cache")
     hashed: list[str] = []
-    real = models._file_sha256
-    monkeypatch.setattr(models, "_file_sha256", lambda path: hashed.append(path.name) or real(path))
+    real = models.file_sha256
+    monkeypatch.setattr(models, "file_sha256", lambda path: hashed.append(path.name) or real(path))
     spec = resolve_model(str(folder), cache)
     assert "model.safetensors" in hashed
     assert "README.md" not in hashed
