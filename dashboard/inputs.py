@@ -35,6 +35,9 @@ PARAMETERS = ("k", "k_pct", "level", "fast", "model", "model_id", "max_length", 
 UPLOAD_TYPES = [suffix.lstrip(".") for suffix in FORMATS] + ["gz"]
 AUTO = "(detect)"
 NO_TASKS = "(none)"
+DEFAULT_K = 100
+"""Records each method selects on a first visit (the command line marks none unless given --k)."""
+DEFAULT_LEVEL, DEFAULT_MAX_LENGTH = ZipfitParams().level, RdsParams().max_length
 SELECTIONS = {"round-robin": "round-robin over targets (the paper's)", "max": "max cosine", "mean": "mean cosine"}
 
 
@@ -79,9 +82,9 @@ def sidebar() -> Inputs | None:
             link.publish()
             return None
         k = _k_input(len(pool.dataset))
-        level = link.start("level", 9, link.integer(1, 9))
+        level = link.start("level", DEFAULT_LEVEL, link.integer(1, 9))
         level = st.slider("gzip level (ZIP-FIT)", 1, 9, level, key=state.key("level"))
-        link.show("level", level, 9)
+        link.show("level", level, DEFAULT_LEVEL)
         fast = st.toggle(
             "ZIP-FIT fast mode (an approximation)",
             link.start("fast", False, link.flag),
@@ -341,9 +344,9 @@ def _k_input(pool_size: int) -> int:
         k = _k_of_share(percent, pool_size)
         st.caption(f"k = {k:,} records")
         return k
-    start, key = state.get("k_start", link.start("k", 100, link.integer(1, 10**9))), state.key(_k_name("k"))
+    start, key = state.get("k_start", link.start("k", DEFAULT_K, link.integer(1, 10**9))), state.key(_k_name("k"))
     k = int(st.number_input("k (records each method selects)", min_value=1, value=start, key=key))
-    link.show("k", k, 100)
+    link.show("k", k, DEFAULT_K)
     if k > pool_size:  # kept as typed (no max_value): another pool may be larger again
         everything = "it" if pool_size == 1 else "all of them"
         st.caption(f"The pool holds {pool_size:,} {plural(pool_size, 'record')}: each method selects {everything}.")
@@ -356,7 +359,7 @@ def _carry_k(pool_size: int) -> None:
     It gets a new key, so that it starts at its `value` in the browser as on the server (a hidden widget's old
     value can linger in either, and setting a widget's value through session state races with reruns)."""
     if state.get("k_percent"):
-        k = min(state.get(_k_name("k"), state.get("k_start", 100)), pool_size)
+        k = min(state.get(_k_name("k"), state.get("k_start", DEFAULT_K)), pool_size)
         percent = min(100.0, max(0.1, round(100 * k / pool_size, 1)))
         state.put("k_pct_start", percent)
         state.put("k_carried", (k, percent, pool_size))  # the k that this rounded share stands for
@@ -402,12 +405,12 @@ def _rds_params() -> RdsParams:
         "Max length (tokens)",
         8,
         8192,
-        link.start("max_length", 512, link.integer(8, 8192)),
+        link.start("max_length", DEFAULT_MAX_LENGTH, link.integer(8, 8192)),
         step=64,
         key=state.key("max_length"),
         help="Longer texts are truncated to their first tokens before embedding.",
     )
-    link.show("max_length", max_length, 512)
+    link.show("max_length", max_length, DEFAULT_MAX_LENGTH)
     ways = list(SELECTIONS)
     first = ways.index(link.start("selection", ways[0], link.one_of(ways)))
     selection = st.radio("RDS+ selection", ways, first, format_func=SELECTIONS.get, key=state.key("selection"))

@@ -25,7 +25,7 @@ from scoring.atomic import atomic_path
 from scoring.cache import CACHE_ENV, Cache, default_cache_dir, open_cache
 from scoring.compression import LEVELS
 from scoring.errors import Cancelled, InputError, OptionError, ScoringError, is_disk_full, one_line
-from scoring.export import selected_records, selection_mask
+from scoring.export import EXPORTED, selected_records, selection_mask
 from scoring.hashing import key_hex, list_digest, text_keys
 from scoring.loading import Dataset, load_dataset
 from scoring.models import DEFAULT_MODEL, default_device
@@ -141,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     select.add_argument(
         "--method",
         required=True,
-        choices=["zipfit", "rds", "intersection", "union"],
+        choices=EXPORTED,
         help="one method's top K, or the records both (intersection) or either (union) chose",
     )
     select.add_argument("--k", type=int, metavar="K", help="how many per method (default: the --k used to score)")

@@ -17,7 +17,8 @@ from scoring import __version__
 from scoring.hashing import file_digest
 from scoring.tables import original_records, table_bytes
 
-SELECTIONS = ("zipfit", "rds", "intersection", "union")
+EXPORTED = ("zipfit", "rds", "intersection", "union")
+"""Which records an export holds: one method's top k, those both chose, or those either chose."""
 FORMATS = {"jsonl": "application/jsonl", "csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
 
 
@@ -32,7 +33,7 @@ def selection_mask(zipfit_rank: np.ndarray | None, rds_rank: np.ndarray | None, 
         return in_z & in_r
     if which == "union":
         return in_z | in_r
-    raise ValueError(f"unknown selection {which!r}; use one of {', '.join(SELECTIONS)}")
+    raise ValueError(f"unknown selection {which!r}; use one of {', '.join(EXPORTED)}")
 
 
 def selected_records(results: pa.Table, mask: np.ndarray) -> pa.Table:
