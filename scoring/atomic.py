@@ -1,9 +1,16 @@
-"""Write files so that readers see either the old file or the whole new one, never a half-written file."""
+"""Write files so that readers see either the old file or the whole new one, never a half-written file.
+
+Temporary files are named after this host and process (`owned_temp`), so that those of a process that was
+killed (SIGKILL, a crash) are removed by the next one that writes beside them on the same host.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import glob
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +23,8 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
     Example: `with atomic_path("out.parquet") as tmp: pq.write_table(table, tmp)`.
     """
     final = Path(final)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    fd, tmp = owned_temp(final.parent, f".{final.name}.", ".tmp")
     os.close(fd)
-    tmp = Path(name)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -27,6 +33,22 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
         os.replace(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def owned_temp(folder: Path, prefix: str, suffix: str) -> tuple[int, Path]:
+    """A new file `<prefix><host>-<pid>-<random><suffix>` in `folder` (mode 0600, as mkstemp makes it): its
+    descriptor and path. First removes the files so named of this host whose process is gone.
+
+    Example: `owned_temp(Path("out"), ".results.parquet.", ".tmp")` -> (fd, out/.results.parquet.box-4242-x1y2.tmp)
+    """
+    host = _host()
+    for path in folder.glob(f"{glob.escape(prefix + host)}-*{glob.escape(suffix)}"):
+        pid = path.name.removeprefix(f"{prefix}{host}-").split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                path.unlink()
+    fd, name = tempfile.mkstemp(prefix=f"{prefix}{host}-{os.getpid()}-", suffix=suffix, dir=folder)
+    return fd, Path(name)
 
 
 def write_bytes_atomic(final: str | Path, data: bytes) -> None:
@@ -57,3 +79,20 @@ def _umask() -> int:
     except (OSError, ValueError):
         pass
     return 0o022
+
+
+@functools.cache
+def _host() -> str:
+    import socket  # ~3 ms at start-up, needed only to name temporary files
+
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from scoring.atomic import new_file_mode, write_bytes_atomic
+from scoring.atomic import new_file_mode, owned_temp, write_bytes_atomic
 from scoring.errors import OptionError
 from scoring.hashing import KEY_DTYPE, file_sha256, params_digest
 from scoring.spill import release
@@ -382,8 +381,7 @@ def _write_shard(folder: Path, records: np.ndarray) -> tuple[str, Path]:
     The bytes are hashed as they are written (np.save writes large arrays in pieces), so no copy of the file
     is held in memory. Returns (name, path); a shard with the same bytes already there is kept.
     """
-    fd, name = tempfile.mkstemp(prefix=".shard-", suffix=".tmp", dir=folder)
-    tmp = Path(name)
+    fd, tmp = owned_temp(folder, ".shard-", ".tmp")  # also removes those of killed processes
     try:
         os.fchmod(fd, new_file_mode())  # as other files get, so a cache folder can be shared as the umask allows
         with os.fdopen(fd, "wb") as f:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring.atomic import owned_temp
 from scoring.errors import OptionError
 
 MEMORY_BUDGET_ENV = "SCORING_MEMORY_BUDGET"
@@ -67,10 +68,8 @@ def spill_folder(cache_root: Path | None) -> Path:
 def scratch_array(shape: tuple[int, ...], dtype: np.dtype | type, folder: Path) -> Iterator[np.memmap]:
     """A zero-filled `.npy` memmap of `shape` in `folder`, deleted when the block ends."""
     folder.mkdir(parents=True, exist_ok=True)
-    remove_stale(folder)
-    fd, name = tempfile.mkstemp(prefix=f"{PREFIX}{_host()}-{os.getpid()}-", suffix=".npy", dir=folder)
+    fd, path = owned_temp(folder, PREFIX, ".npy")  # also removes those of killed processes
     os.close(fd)
-    path = Path(name)
     try:
         array = np.lib.format.open_memmap(path, mode="w+", dtype=np.dtype(dtype), shape=shape)
         try:
@@ -81,34 +80,9 @@ def scratch_array(shape: tuple[int, ...], dtype: np.dtype | type, folder: Path) 
         path.unlink(missing_ok=True)
 
 
-def remove_stale(folder: Path) -> None:
-    """Delete scratch files of this host whose process is gone (it was killed before it could clean up)."""
-    host = _host()
-    for path in folder.glob(f"{PREFIX}{host}-*.npy"):
-        pid = path.name.removeprefix(f"{PREFIX}{host}-").split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
 def release(array: np.ndarray) -> None:
     """Drop the pages of a memmap from this process's resident set (its data stays on disk); else nothing."""
     mapping = getattr(array, "_mmap", None)
     if isinstance(mapping, mmap.mmap) and hasattr(mmap, "MADV_DONTNEED"):
         with contextlib.suppress(ValueError, OSError):  # closed, or a platform without madvise on files
             mapping.madvise(mmap.MADV_DONTNEED)
-
-
-def _host() -> str:
-    import socket  # ~3 ms at start-up, needed only to name scratch files
-
-    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True

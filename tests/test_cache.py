@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -154,6 +155,34 @@ def test_a_failed_write_leaves_no_entry_and_is_warned_about(tmp_path, monkeypatc
     assert "cannot be written (disk full)" in caplog.text
     leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert leftovers == []
+
+
+def test_temporary_files_of_a_killed_process_are_removed_by_the_next_write_beside_them(tmp_path):
+    killed = subprocess.run(  # a process killed while writing its result and a cache shard (SIGKILL: no cleanup)
+        [
+            sys.executable,
+            "-c",
+            "import os, signal, sys, numpy as np\n"
+            "from scoring.atomic import atomic_path\n"
+            "from scoring.cache import Cache\n"
+            "from scoring.hashing import text_keys\n"
+            "table = Cache(sys.argv[1]).table('lengths', {}, np.int64)\n"
+            "table.put(text_keys(['kept']), np.array([4]))\n"
+            "import scoring.cache as c; c.os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "with atomic_path(sys.argv[1] + '/out.jsonl') as tmp:\n"
+            "    tmp.write_text('half')\n"
+            "    table.put(text_keys(['lost']), np.array([4]))\n",
+            str(tmp_path),
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert killed.returncode == -9
+    left = sorted(p.name for p in tmp_path.rglob("*.tmp"))
+    assert len(left) == 2, left  # .out.jsonl.<host>-<pid>-….tmp and .shard-<host>-<pid>-….tmp
+    scoring.atomic.write_bytes_atomic(tmp_path / "out.jsonl", b"whole")
+    Cache(tmp_path).table("lengths", {}, np.int64).put(text_keys(["new"]), np.array([3]))
+    assert sorted(p.name for p in tmp_path.rglob("*.tmp")) == []
+    assert (tmp_path / "out.jsonl").read_bytes() == b"whole"
 
 
 def test_atomic_path_keeps_old_file_on_error(tmp_path):

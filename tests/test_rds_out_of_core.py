@@ -10,6 +10,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+import scoring.atomic
 from scoring import spill
 from scoring.cache import Cache
 from scoring.pipeline import RdsParams, run_rds
@@ -158,7 +159,7 @@ def test_scratch_array_is_removed_even_on_error_and_stale_files_are_cleaned(tmp_
         fail_inside()
     assert len(seen) == 1
     assert list(tmp_path.iterdir()) == []
-    host = spill._host()
+    host = scoring.atomic._host()
     dead, alive = tmp_path / f"{spill.PREFIX}{host}-999999999-x.npy", tmp_path / f"{spill.PREFIX}{host}-1-x.npy"
     other_host = tmp_path / f"{spill.PREFIX}elsewhere-999999999-x.npy"
     for path in (dead, alive, other_host):
