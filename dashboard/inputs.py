@@ -89,7 +89,7 @@ def sidebar() -> Inputs | None:
             "ZIP-FIT fast mode (an approximation)",
             link.start("fast", False, link.flag),
             key=state.key("zipfit_fast"),
-            help="Scores 16-23× faster on the sample data: each candidate is compressed with a few representative "
+            help="Scores 13-23× faster on the sample data: each candidate is compressed with a few representative "
             "targets and the rest is estimated. Its top 10% overlaps exact ZIP-FIT's by 0.93 on the sample target "
             "sets, but by 0.83-0.98 on other target sets (lowest where many candidates score alike): use exact mode "
             "for the final selection.",

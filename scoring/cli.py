@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--zipfit-mode",
         choices=["exact", "fast"],
         default="exact",
-        help="exact (default) or fast: an approximation whose scoring is 16-23x faster on the sample data (gzip only; "
+        help="exact (default) or fast: an approximation whose scoring is 13-23x faster on the sample data (gzip only; "
         "see scoring/zipfit_fast.py)",
     )
     score.add_argument("--k", type=int, metavar="K", help="also mark the top K of each method (<m>_selected)")

@@ -23,8 +23,8 @@ The method, a "calibrated target sketch":
 
 Cost: n_calibration·M + k_first·N + focus·N·(k_focus - k_first) + n_focus_calibration·M compressions of x⊕t
 instead of N·M: 3.4% of the pairs for the 2,933 sample texts against 164 targets, 4.8% against 100 (its
-scoring call 16-23× faster than exact there). When that would not save at least half of the work (few
-targets or a small pool), every pair is compressed and the result is exact.
+scoring call 13-23× faster than exact there, depending on the machine). When that would not save at least
+half of the work (few targets or a small pool), every pair is compressed and the result is exact.
 
 Scores of the calibration rows are exact; the others are estimates (on the sample target sets: top-10%
 overlap with exact 0.935 and 0.928, Spearman 0.983 and 0.989; on 11 target sets cut from the sample pool,
