@@ -83,9 +83,14 @@ def _umask() -> int:
 
 @functools.cache
 def _host() -> str:
+    """This host and PID namespace, e.g. "box_ns4026531836": a PID in a file name means a process there."""
     import socket  # ~3 ms at start-up, needed only to name temporary files
 
-    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
+    name = re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname())[:64] or "host"
+    try:  # containers may share a host name and a folder, but not PID numbers: the PID namespace is part of it
+        return f"{name}_ns{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        return name
 
 
 def _alive(pid: int) -> bool:

@@ -24,8 +24,9 @@ from scoring.models import Encoder
 POOLING = "position-weighted-mean"
 """The pooling's name in cache keys and output metadata."""
 NOT_FINITE = (
-    "the model's output is not finite (NaN or infinity), so its weights are damaged, and nothing it gave was kept; "
-    "delete its converted copy in the cache's v1/models/ folder (it is made again), or copy your model folder again"
+    "the model's output is not finite (NaN or infinity), so its weights are damaged (no NaN was cached, but what "
+    "it embedded before may be: also delete the cache's v1/rds-embedding/ folder); delete its converted copy in "
+    "the cache's v1/models/ folder (it is made again), or copy your model folder again"
 )
 
 
